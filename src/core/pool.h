@@ -33,6 +33,7 @@ struct pool {
 	struct pkt *mem;
 	struct pkt *free;
 	size_t total, nfree;
+	size_t fresh;		/* mem[fresh..total) never handed out */
 	uint64_t exhausted;	/* allocations refused */
 };
 

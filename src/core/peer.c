@@ -1,0 +1,134 @@
+/* peer.c - keypair rotation and staged packets of one peer. */
+#include "core/peer.h"
+
+#include "core/device.h"
+#include "core/index.h"
+#include "core/pool.h"
+
+static void drop_slot(struct peer *p, int8_t *slot)
+{
+	struct noise_keypair *kp = peer_keypair(p, *slot);
+
+	if (!kp)
+		return;
+	if (kp->valid)
+		index_table_remove(&p->dev->index, kp->local_index);
+	noise_keypair_clear(kp);
+	*slot = KP_NONE;
+}
+
+static int8_t free_slot(const struct peer *p)
+{
+	for (int8_t i = 0; i < 3; i++)
+		if (i != p->previous && i != p->current && i != p->next)
+			return i;
+	return KP_NONE;
+}
+
+struct noise_keypair *peer_add_keypair(struct peer *p,
+				       const struct noise_keypair *kp)
+{
+	int8_t slot;
+
+	if (kp->i_am_the_initiator) {
+		/* A waiting next keypair was never confirmed by data; it
+		 * still beats the current one as "previous" because the
+		 * peer may already be sending with it. */
+		if (p->next != KP_NONE) {
+			drop_slot(p, &p->previous);
+			p->previous = p->next;
+			p->next = KP_NONE;
+			drop_slot(p, &p->current);
+		} else {
+			drop_slot(p, &p->previous);
+			p->previous = p->current;
+			p->current = KP_NONE;
+		}
+		slot = free_slot(p);
+		p->current = slot;
+	} else {
+		drop_slot(p, &p->next);
+		slot = free_slot(p);
+		p->next = slot;
+	}
+	p->kp[slot] = *kp;
+	index_table_replace(&p->dev->index, kp->local_index, INDEX_KEYPAIR,
+			    &p->kp[slot]);
+	return &p->kp[slot];
+}
+
+bool peer_received_with_keypair(struct peer *p, struct noise_keypair *kp)
+{
+	if (p->next == KP_NONE || kp != &p->kp[p->next])
+		return false;
+	drop_slot(p, &p->previous);
+	p->previous = p->current;
+	p->current = p->next;
+	p->next = KP_NONE;
+	return true;
+}
+
+void peer_clear_keypairs(struct peer *p)
+{
+	drop_slot(p, &p->previous);
+	drop_slot(p, &p->current);
+	drop_slot(p, &p->next);
+}
+
+void peer_expire_current_keypair(struct peer *p)
+{
+	struct noise_keypair *kp = peer_keypair(p, p->current);
+
+	/* Sending stops at once (the send path treats an exhausted counter
+	 * as expired); receiving continues until the peer re-keys. */
+	if (kp)
+		kp->send_counter = REJECT_AFTER_MESSAGES;
+	kp = peer_keypair(p, p->next);
+	if (kp)
+		kp->send_counter = REJECT_AFTER_MESSAGES;
+}
+
+void peer_clear_handshake(struct peer *p)
+{
+	if (p->hs_indexed) {
+		index_table_remove(&p->dev->index, p->hs.local_index);
+		p->hs_indexed = false;
+	}
+	noise_handshake_clear(&p->hs);
+}
+
+void peer_stage_packet(struct peer *p, struct pkt *k)
+{
+	/* Keep the newest packets: drop the oldest when full. */
+	if (p->staged_n >= MAX_STAGED_PACKETS) {
+		struct pkt *old = p->staged_head;
+
+		p->staged_head = old->next;
+		if (!p->staged_head)
+			p->staged_tail = NULL;
+		p->staged_n--;
+		pool_put(p->dev->pool, old);
+		p->dev->counters.tx_staged_dropped++;
+	}
+	k->next = NULL;
+	if (p->staged_tail)
+		p->staged_tail->next = k;
+	else
+		p->staged_head = k;
+	p->staged_tail = k;
+	p->staged_n++;
+}
+
+void peer_purge_staged(struct peer *p)
+{
+	struct pkt *k = p->staged_head;
+
+	while (k) {
+		struct pkt *n = k->next;
+
+		pool_put(p->dev->pool, k);
+		k = n;
+	}
+	p->staged_head = p->staged_tail = NULL;
+	p->staged_n = 0;
+}

@@ -1,0 +1,377 @@
+/* receive.c - the receive path: datagrams are classified; handshake
+ * messages wait in a bounded queue (so a flood cannot starve data) and are
+ * answered from there; data messages are decrypted in place, checked
+ * against the replay window and the peer's allowed IPs, and queued for the
+ * TUN. */
+#include <string.h>
+
+#include "core/device.h"
+#include "core/peer.h"
+#include "crypto/aead.h"
+#include "crypto/ct.h"
+
+static void drop(struct device *d, struct pkt *k, uint64_t *counter)
+{
+	(*counter)++;
+	pool_put(d->pool, k);
+}
+
+static struct noise_handshake *lookup_static(void *ctx,
+	const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN])
+{
+	struct peer *p = device_lookup_peer(ctx, remote_static);
+
+	return p ? &p->hs : NULL;
+}
+
+/* Roaming: the most recent authenticated packet says where the peer is. */
+static void update_endpoint(struct peer *p, const struct pkt *k)
+{
+	if (!endpoint_equal(&p->endpoint, &k->ep) ||
+	    p->endpoint.src_family != k->ep.src_family ||
+	    memcmp(p->endpoint.src_addr, k->ep.src_addr, 16))
+		p->endpoint = k->ep;
+}
+
+/* ---- data ---- */
+
+/* Check the decrypted inner packet and trim the padding. False if it is
+ * not a well-formed IP packet whose source the peer may use. */
+static bool inner_packet_ok(struct device *d, struct peer *p, uint8_t *pkt,
+			    uint32_t *len)
+{
+	enum ip_family family;
+	const uint8_t *src;
+	uint32_t total;
+
+	if (*len >= 20 && (pkt[0] >> 4) == 4) {
+		family = IP_V4;
+		total = (uint32_t)pkt[2] << 8 | pkt[3];
+		src = pkt + 12;
+		if (total < 20)
+			goto bad;
+	} else if (*len >= 40 && (pkt[0] >> 4) == 6) {
+		family = IP_V6;
+		total = 40 + ((uint32_t)pkt[4] << 8 | pkt[5]);
+		src = pkt + 8;
+	} else {
+		goto bad;
+	}
+	if (total > *len)
+		goto bad;
+	*len = total;
+	if (allowedips_lookup(&d->allowedips, family, src) != p) {
+		d->counters.rx_spoofed_source++;
+		return false;
+	}
+	return true;
+bad:
+	d->counters.rx_bad_inner++;
+	return false;
+}
+
+static void keep_key_fresh(struct peer *p, const struct noise_keypair *kp)
+{
+	struct device *d = p->dev;
+	const struct protocol_times *t = &d->times;
+
+	/* The initiator re-keys shortly before the responder would have to
+	 * reject its key; otherwise a quiet initiator could lose the session. */
+	if (kp != peer_keypair(p, p->current) || !kp->i_am_the_initiator ||
+	    p->timers.sent_lastminute_handshake)
+		return;
+	if (d->now + t->keepalive_timeout + t->rekey_timeout >=
+	    kp->birthdate + t->reject_after_time) {
+		p->timers.sent_lastminute_handshake = true;
+		send_handshake_initiation(p, false);
+	}
+}
+
+static void receive_data(struct device *d, struct pkt *k)
+{
+	uint8_t *msg = pkt_data(k);
+	const struct index_entry *e = index_table_lookup(&d->index,
+							 le32_load(msg + 4));
+	struct noise_keypair *kp;
+	struct peer *p;
+	uint64_t counter;
+	uint32_t clen, plen;
+
+	if (!e || e->kind != INDEX_KEYPAIR)
+		return drop(d, k, &d->counters.rx_unknown_index);
+	kp = e->keypair;
+	p = e->peer;
+	counter = le64_load(msg + 8);
+	if (!kp->valid || d->now >= kp->birthdate + d->times.reject_after_time ||
+	    counter >= REJECT_AFTER_MESSAGES)
+		return drop(d, k, &d->counters.rx_expired_key);
+	clen = k->len - DATA_HEADER_LEN;
+	if (!aead_decrypt(msg + DATA_HEADER_LEN, msg + DATA_HEADER_LEN, clen,
+			  NULL, 0, counter, kp->recv_key))
+		return drop(d, k, &d->counters.rx_bad_auth);
+	if (!replay_check_and_update(&kp->replay, counter))
+		return drop(d, k, &d->counters.rx_replay);
+
+	if (peer_received_with_keypair(p, kp)) {
+		timers_handshake_complete(p);
+		send_staged_packets(p);
+	}
+	keep_key_fresh(p, kp);
+	timers_any_authenticated_packet_received(p);
+	timers_any_authenticated_packet_traversal(p);
+	update_endpoint(p, k);
+	p->rx_bytes += k->len;
+
+	plen = clen - NOISE_AUTHTAG_LEN;
+	if (plen == 0) {	/* keepalive */
+		pool_put(d->pool, k);
+		return;
+	}
+	timers_data_received(p);
+	if (!inner_packet_ok(d, p, msg + DATA_HEADER_LEN, &plen)) {
+		pool_put(d->pool, k);
+		return;
+	}
+	k->off = DATA_HEADER_LEN;
+	k->len = plen;
+	device_queue_tun(d, k);
+}
+
+/* ---- handshakes ---- */
+
+static void queue_handshake(struct device *d, struct pkt *k)
+{
+	if (d->hsq_len >= HANDSHAKE_QUEUE_MAX)
+		return drop(d, k, &d->counters.rx_handshake_queue_full);
+	k->next = NULL;
+	if (d->hsq_tail)
+		d->hsq_tail->next = k;
+	else
+		d->hsq_head = k;
+	d->hsq_tail = k;
+	d->hsq_len++;
+}
+
+void device_udp_input(struct device *d, struct batch *in, wg_time_t now)
+{
+	d->now = now;
+	for (unsigned i = 0; i < in->n; i++) {
+		struct pkt *k = in->p[i];
+		const uint8_t *msg = pkt_data(k);
+
+		if (k->len < sizeof(struct message_header)) {
+			drop(d, k, &d->counters.rx_bad_length);
+			continue;
+		}
+		/* The type is a le32: the three bytes after it must be 0. */
+		switch (le32_load(msg)) {
+		case MESSAGE_DATA:
+			if (k->len < MESSAGE_MINIMUM_LENGTH) {
+				drop(d, k, &d->counters.rx_bad_length);
+				continue;
+			}
+			receive_data(d, k);
+			continue;
+		case MESSAGE_HANDSHAKE_INITIATION:
+			if (k->len != sizeof(struct message_handshake_initiation))
+				break;
+			queue_handshake(d, k);
+			continue;
+		case MESSAGE_HANDSHAKE_RESPONSE:
+			if (k->len != sizeof(struct message_handshake_response))
+				break;
+			queue_handshake(d, k);
+			continue;
+		case MESSAGE_HANDSHAKE_COOKIE:
+			if (k->len != sizeof(struct message_handshake_cookie))
+				break;
+			queue_handshake(d, k);
+			continue;
+		default:
+			drop(d, k, &d->counters.rx_bad_type);
+			continue;
+		}
+		drop(d, k, &d->counters.rx_bad_length);
+	}
+	in->n = 0;
+	device_flush(d);
+}
+
+bool device_handshake_pending(const struct device *d)
+{
+	return d->hsq_len > 0;
+}
+
+static void send_cookie_reply(struct device *d, const struct pkt *k,
+			      const uint8_t *src, size_t src_len)
+{
+	struct pkt *r = pool_get(d->pool);
+
+	if (!r) {
+		d->counters.pool_exhausted++;
+		return;
+	}
+	cookie_message_create((struct message_handshake_cookie *)r->buf,
+			      k->buf + k->off, k->len, le32_load(k->buf + k->off + 4),
+			      &d->cookie_checker, src, src_len, d->now, &d->nops);
+	r->off = 0;
+	r->len = sizeof(struct message_handshake_cookie);
+	r->ep = k->ep;
+	d->counters.rx_cookie_sent++;
+	device_queue_udp(d, r);
+}
+
+/* Derive the session of a completed handshake into the peer's slots. */
+static bool begin_session(struct peer *p)
+{
+	struct noise_keypair kp;
+	bool ok = noise_handshake_begin_session(&p->hs, &kp, p->dev->now);
+
+	/* The handshake's index now names the keypair (or nothing). */
+	if (ok) {
+		p->hs_indexed = false;
+		peer_add_keypair(p, &kp);
+		timers_session_derived(p);
+	}
+	crypto_wipe(&kp, sizeof(kp));
+	return ok;
+}
+
+static void handle_initiation(struct device *d, struct pkt *k)
+{
+	const struct message_handshake_initiation *in =
+		(const void *)pkt_data(k);
+	struct message_handshake_response resp;
+	struct noise_handshake *hs;
+	struct peer *p;
+
+	hs = noise_handshake_consume_initiation(in, &d->local, lookup_static, d,
+						d->now);
+	if (!hs)
+		return drop(d, k, &d->counters.rx_handshake_failed);
+	p = peer_of_handshake(hs);
+	update_endpoint(p, k);
+	p->rx_bytes += k->len;
+
+	if (p->hs_indexed)
+		index_table_remove(&d->index, p->hs.local_index);
+	uint32_t idx = index_table_insert(&d->index, INDEX_HANDSHAKE, p, NULL,
+					  d->ops.random, d->ops.ctx);
+	p->hs_indexed = true;
+	if (!noise_handshake_create_response(&resp, &p->hs, &d->local, idx,
+					     &d->nops)) {
+		peer_clear_handshake(p);
+		return drop(d, k, &d->counters.rx_handshake_failed);
+	}
+	/* The initiation is consumed: its buffer carries the response. */
+	memcpy(k->buf, &resp, sizeof(resp));
+	crypto_wipe(&resp, sizeof(resp));
+	k->off = 0;
+	k->len = sizeof(resp);
+	cookie_add_mac_to_packet(k->buf, k->len, &p->cookie, d->now);
+	k->ep = p->endpoint;
+	p->tx_bytes += k->len;
+	timers_any_authenticated_packet_traversal(p);
+	timers_any_authenticated_packet_sent(p);
+	timers_any_authenticated_packet_received(p);
+	device_queue_udp(d, k);
+	begin_session(p);
+}
+
+static void handle_response(struct device *d, struct pkt *k)
+{
+	const struct message_handshake_response *in =
+		(const void *)pkt_data(k);
+	uint32_t idx = le32_load(in->receiver_index);
+	const struct index_entry *e = index_table_lookup(&d->index, idx);
+	struct peer *p;
+
+	if (!e || e->kind != INDEX_HANDSHAKE)
+		return drop(d, k, &d->counters.rx_unknown_index);
+	p = e->peer;
+	if (p->hs.state != HANDSHAKE_CREATED_INITIATION ||
+	    p->hs.local_index != idx ||
+	    !noise_handshake_consume_response(in, &p->hs, &d->local))
+		return drop(d, k, &d->counters.rx_handshake_failed);
+	update_endpoint(p, k);
+	p->rx_bytes += k->len;
+	pool_put(d->pool, k);
+	if (!begin_session(p))
+		return;
+	timers_handshake_complete(p);
+	timers_any_authenticated_packet_received(p);
+	timers_any_authenticated_packet_traversal(p);
+	/* Confirm the session to the responder: staged data, or an empty
+	 * packet, moves its "next" keypair to current. */
+	send_keepalive(p);
+}
+
+static void handle_cookie(struct device *d, struct pkt *k)
+{
+	const struct message_handshake_cookie *in = (const void *)pkt_data(k);
+	const struct index_entry *e =
+		index_table_lookup(&d->index, le32_load(in->receiver_index));
+
+	if (!e)
+		return drop(d, k, &d->counters.rx_unknown_index);
+	if (!cookie_message_consume(in, &e->peer->cookie, d->now))
+		return drop(d, k, &d->counters.rx_handshake_failed);
+	pool_put(d->pool, k);
+}
+
+void device_handshake_work(struct device *d, wg_time_t now)
+{
+	bool under_load;
+
+	d->now = now;
+	if (d->hsq_len >= HANDSHAKE_QUEUE_LOAD)
+		d->last_under_load = now ? now : 1;
+	under_load = d->last_under_load &&
+		     now < d->last_under_load + NSEC_PER_SEC;
+
+	for (unsigned n = 0; n < HANDSHAKES_PER_TURN && d->hsq_head; n++) {
+		struct pkt *k = d->hsq_head;
+		uint8_t src[18];
+		size_t src_len;
+
+		d->hsq_head = k->next;
+		if (!d->hsq_head)
+			d->hsq_tail = NULL;
+		d->hsq_len--;
+
+		uint32_t type = le32_load(pkt_data(k));
+
+		if (type == MESSAGE_HANDSHAKE_COOKIE) {
+			handle_cookie(d, k);
+			continue;
+		}
+		src_len = endpoint_cookie_bytes(&k->ep, src);
+		switch (cookie_validate_packet(&d->cookie_checker, pkt_data(k),
+					       k->len, src, src_len, under_load,
+					       now, &d->nops)) {
+		case INVALID_MAC:
+			drop(d, k, &d->counters.rx_bad_mac);
+			continue;
+		case VALID_MAC_BUT_NO_COOKIE:
+			if (under_load) {
+				send_cookie_reply(d, k, src, src_len);
+				pool_put(d->pool, k);
+				continue;
+			}
+			break;
+		case VALID_MAC_WITH_COOKIE:
+			break;
+		}
+		if (under_load &&
+		    !ratelimiter_allow(d->ratelimiter, k->ep.family, k->ep.addr,
+				       now)) {
+			drop(d, k, &d->counters.rx_handshake_ratelimited);
+			continue;
+		}
+		if (type == MESSAGE_HANDSHAKE_INITIATION)
+			handle_initiation(d, k);
+		else
+			handle_response(d, k);
+	}
+	device_flush(d);
+}

@@ -1,0 +1,70 @@
+/* daemon.h - weftd's engine: one interface, its sockets, the event loop
+ * and the UAPI server that configures it. */
+#ifndef WEFT_DAEMON_DAEMON_H
+#define WEFT_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/device.h"
+#include "core/pool.h"
+#include "os/linux/tun.h"
+#include "os/linux/udp.h"
+
+enum daemon_limits {
+	UAPI_MAX_CLIENTS = 16,
+	POOL_PACKETS = 8192,
+	/* Batches handled per source per wake-up, so one busy direction
+	 * cannot starve the other or the control plane. */
+	BATCHES_PER_TURN = 4,
+};
+
+struct uapi_client {
+	int fd;			/* -1: slot free */
+	char *in;
+	size_t inlen, incap;
+	char *out;
+	size_t outlen, outoff;
+	bool closing;		/* close once out is written */
+};
+
+struct daemon {
+	char ifname[16];
+	struct tun tun;
+	struct udp udp;
+	bool udp_open;
+	int uapi_fd;
+	char uapi_path[108];
+	struct uapi_client clients[UAPI_MAX_CLIENTS];
+
+	struct pool pool;
+	struct device dev;
+
+	int epfd, timerfd, sigfd;
+	wg_time_t timer_armed;	/* deadline the timerfd holds, 0 none */
+	wg_time_t next_housekeeping;
+	bool running;
+	int exit_status;
+
+	uint64_t tun_write_dropped, udp_send_dropped;
+};
+
+/* Open the TUN (name), UAPI socket and engine state. 0 or -errno, with
+ * one line already logged saying what failed and what to do. */
+int daemon_init(struct daemon *dm, const char *ifname);
+/* Run until a signal, the interface disappearing, or a fatal error. */
+int daemon_run(struct daemon *dm);
+void daemon_destroy(struct daemon *dm);
+
+/* (Re)bind the UDP sockets to port (0: any). 0 or -errno. */
+int daemon_bind(struct daemon *dm, uint16_t port);
+
+/* uapi_server.c */
+void uapi_server_init(struct daemon *dm);
+void uapi_server_accept(struct daemon *dm);
+void uapi_server_event(struct daemon *dm, struct uapi_client *c,
+		       uint32_t events);
+void uapi_server_close_all(struct daemon *dm);
+
+#endif

@@ -1,0 +1,399 @@
+/* loop.c - weftd's event loop: epoll over the TUN, the UDP sockets, a
+ * timerfd for protocol timers, a signalfd and the UAPI socket. Packets
+ * move in batches: TUN reads and recvmmsg fill a batch, the core turns it
+ * into output batches, sendmmsg and TUN writes drain them. */
+#define _GNU_SOURCE
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "crypto/ct.h"
+#include "os/linux/clock.h"
+#include "os/linux/log.h"
+#include "os/linux/unixsock.h"
+
+enum loop_tag {
+	TAG_TUN = 1,
+	TAG_UDP4,
+	TAG_UDP6,
+	TAG_UAPI,
+	TAG_TIMER,
+	TAG_SIGNAL,
+	TAG_CLIENT_BASE = 64,
+};
+
+static void op_udp_send(void *ctx, struct batch *b)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->udp_open)
+		udp_send_batch(&dm->udp, b, &dm->udp_send_dropped);
+	else
+		dm->udp_send_dropped += b->n;
+}
+
+static void op_tun_write(void *ctx, struct batch *b)
+{
+	struct daemon *dm = ctx;
+
+	tun_write_batch(&dm->tun, b, &dm->tun_write_dropped);
+}
+
+static void op_random(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	crypto_random(buf, len);
+}
+
+static void op_tai64n(void *ctx, uint8_t out[NOISE_TIMESTAMP_LEN])
+{
+	(void)ctx;
+	clock_tai64n(out);
+}
+
+static void op_wall(void *ctx, uint64_t *sec, uint64_t *nsec)
+{
+	(void)ctx;
+	clock_wall(sec, nsec);
+}
+
+static int ep_add(struct daemon *dm, int fd, uint64_t tag, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	if (epoll_ctl(dm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int daemon_bind(struct daemon *dm, uint16_t port)
+{
+	struct udp next;
+	int ret;
+
+	if (dm->udp_open && port && port == dm->udp.port)
+		return 0;
+	if (dm->udp_open) {
+		/* Release the old port first so "the same port again" and a
+		 * swap to a port we hold both work. */
+		if (dm->udp.fd4 >= 0)
+			epoll_ctl(dm->epfd, EPOLL_CTL_DEL, dm->udp.fd4, NULL);
+		if (dm->udp.fd6 >= 0)
+			epoll_ctl(dm->epfd, EPOLL_CTL_DEL, dm->udp.fd6, NULL);
+		udp_close(&dm->udp);
+		dm->udp_open = false;
+	}
+	ret = udp_open(&next, port, dm->dev.fwmark);
+	if (ret < 0) {
+		log_err("cannot bind UDP port %u: %s", port, strerror(-ret));
+		return ret;
+	}
+	dm->udp = next;
+	dm->udp_open = true;
+	if (dm->udp.fd4 >= 0 && (ret = ep_add(dm, dm->udp.fd4, TAG_UDP4, EPOLLIN)))
+		return ret;
+	if (dm->udp.fd6 >= 0 && (ret = ep_add(dm, dm->udp.fd6, TAG_UDP6, EPOLLIN)))
+		return ret;
+	dm->dev.listen_port = dm->udp.port;
+	log_info("listening on UDP port %u", dm->udp.port);
+	return 0;
+}
+
+/* Test builds may shorten protocol times; never in normal use. */
+static void apply_test_times(struct device *d)
+{
+	const struct {
+		const char *env;
+		wg_time_t *field;
+	} knobs[] = {
+		{ "WEFT_TEST_REKEY_AFTER_TIME", &d->times.rekey_after_time },
+		{ "WEFT_TEST_REJECT_AFTER_TIME", &d->times.reject_after_time },
+		{ "WEFT_TEST_REKEY_TIMEOUT", &d->times.rekey_timeout },
+		{ "WEFT_TEST_KEEPALIVE_TIMEOUT", &d->times.keepalive_timeout },
+	};
+
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		const char *v = getenv(knobs[i].env);
+		char *end;
+		unsigned long s;
+
+		if (!v || !*v)
+			continue;
+		errno = 0;
+		s = strtoul(v, &end, 10);
+		if (errno || *end || s == 0 || s > 3600) {
+			log_warn("ignoring %s=%s: expected seconds 1..3600",
+				 knobs[i].env, v);
+			continue;
+		}
+		*knobs[i].field = (wg_time_t)s * NSEC_PER_SEC;
+		log_warn("test override: %s=%lu s", knobs[i].env, s);
+	}
+}
+
+int daemon_init(struct daemon *dm, const char *ifname)
+{
+	struct device_ops ops = {
+		.ctx = dm, .udp_send = op_udp_send, .tun_write = op_tun_write,
+		.random = op_random, .tai64n = op_tai64n, .wall = op_wall,
+	};
+	sigset_t mask;
+	int ret;
+
+	memset(dm, 0, sizeof(*dm));
+	dm->tun.fd = dm->uapi_fd = dm->epfd = dm->timerfd = dm->sigfd = -1;
+	for (int i = 0; i < UAPI_MAX_CLIENTS; i++)
+		dm->clients[i].fd = -1;
+	snprintf(dm->ifname, sizeof(dm->ifname), "%s", ifname);
+
+	if (!uapi_ifname_valid(ifname)) {
+		log_err("invalid interface name '%s': use 1-15 characters, no '/' or spaces",
+			ifname);
+		return -EINVAL;
+	}
+	if ((ret = pool_init(&dm->pool, POOL_PACKETS)) ||
+	    (ret = device_init(&dm->dev, &ops, &dm->pool))) {
+		log_err("out of memory");
+		return ret;
+	}
+	apply_test_times(&dm->dev);
+
+	ret = uapi_listen(ifname, dm->uapi_path, sizeof(dm->uapi_path));
+	if (ret < 0) {
+		if (ret == -EADDRINUSE)
+			log_err("another daemon already serves %s (%s/%s%s)", ifname,
+				UAPI_SOCK_DIR, ifname, UAPI_SOCK_SUFFIX);
+		else
+			log_err("cannot create the UAPI socket %s/%s%s: %s%s",
+				UAPI_SOCK_DIR, ifname, UAPI_SOCK_SUFFIX,
+				strerror(-ret),
+				ret == -EACCES ? " (run as root)" : "");
+		return ret;
+	}
+	dm->uapi_fd = ret;
+
+	ret = tun_open(&dm->tun, ifname);
+	if (ret < 0) {
+		log_err("cannot create TUN interface %s: %s%s", ifname,
+			strerror(-ret),
+			ret == -EPERM || ret == -EACCES
+				? " (run as root or with CAP_NET_ADMIN)"
+			: ret == -ENOENT || ret == -ENODEV
+				? " (is /dev/net/tun present? modprobe tun)"
+				: "");
+		return ret;
+	}
+	ret = tun_get_mtu(&dm->tun);
+	if (ret > 0)
+		dm->dev.mtu = (unsigned)ret;
+
+	dm->epfd = epoll_create1(EPOLL_CLOEXEC);
+	dm->timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	dm->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (dm->epfd < 0 || dm->timerfd < 0 || dm->sigfd < 0) {
+		ret = -errno;
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		return ret;
+	}
+	if ((ret = ep_add(dm, dm->tun.fd, TAG_TUN, EPOLLIN)) ||
+	    (ret = ep_add(dm, dm->uapi_fd, TAG_UAPI, EPOLLIN)) ||
+	    (ret = ep_add(dm, dm->timerfd, TAG_TIMER, EPOLLIN)) ||
+	    (ret = ep_add(dm, dm->sigfd, TAG_SIGNAL, EPOLLIN))) {
+		log_err("cannot set up the event loop: %s", strerror(-ret));
+		return ret;
+	}
+	uapi_server_init(dm);
+	/* Like wireguard-go: listen on a random port until told otherwise. */
+	ret = daemon_bind(dm, 0);
+	if (ret < 0)
+		return ret;
+	log_info("interface %s is up", ifname);
+	return 0;
+}
+
+void daemon_destroy(struct daemon *dm)
+{
+	uapi_server_close_all(dm);
+	if (dm->uapi_fd >= 0)
+		uapi_unlisten(dm->uapi_fd, dm->uapi_path);
+	device_destroy(&dm->dev);
+	if (dm->udp_open)
+		udp_close(&dm->udp);
+	tun_close(&dm->tun);
+	pool_destroy(&dm->pool);
+	if (dm->epfd >= 0)
+		close(dm->epfd);
+	if (dm->timerfd >= 0)
+		close(dm->timerfd);
+	if (dm->sigfd >= 0)
+		close(dm->sigfd);
+}
+
+static void rearm_timer(struct daemon *dm)
+{
+	wg_time_t next = device_next_deadline(&dm->dev);
+	struct itimerspec its = { 0 };
+
+	if (!next || (dm->next_housekeeping && dm->next_housekeeping < next))
+		next = dm->next_housekeeping;
+	if (next == dm->timer_armed)
+		return;
+	dm->timer_armed = next;
+	if (next) {
+		its.it_value.tv_sec = (time_t)(next / NSEC_PER_SEC);
+		its.it_value.tv_nsec = (long)(next % NSEC_PER_SEC);
+	}
+	timerfd_settime(dm->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Once a second: pick up MTU changes made with `ip link set mtu`. */
+static void housekeeping(struct daemon *dm, wg_time_t now)
+{
+	int mtu;
+
+	if (now < dm->next_housekeeping)
+		return;
+	dm->next_housekeeping = now + NSEC_PER_SEC;
+	mtu = tun_get_mtu(&dm->tun);
+	if (mtu > 0 && (unsigned)mtu != dm->dev.mtu) {
+		log_info("MTU is now %d", mtu);
+		dm->dev.mtu = (unsigned)mtu;
+	}
+}
+
+static bool handle_tun(struct daemon *dm)
+{
+	struct batch b = { 0 };
+
+	for (int i = 0; i < BATCHES_PER_TURN; i++) {
+		int n = tun_read_batch(&dm->tun, &dm->pool, &b, BATCH_MAX);
+
+		if (n < 0) {
+			/* The interface was deleted (ip link del, wg-quick
+			 * down): that is our signal to exit cleanly. */
+			log_info("interface %s went away (%s), exiting", dm->ifname,
+				 strerror(-n));
+			dm->running = false;
+			return false;
+		}
+		if (b.n)
+			device_tun_input(&dm->dev, &b, clock_now());
+		if (n < BATCH_MAX)
+			return false;
+	}
+	return true;	/* more may be pending */
+}
+
+static bool handle_udp(struct daemon *dm, int fd)
+{
+	struct batch b = { 0 };
+
+	for (int i = 0; i < BATCHES_PER_TURN; i++) {
+		int n = udp_recv_batch(fd, &dm->pool, &b, BATCH_MAX);
+
+		if (n <= 0)
+			return false;
+		device_udp_input(&dm->dev, &b, clock_now());
+		if (n < BATCH_MAX)
+			return false;
+	}
+	return true;
+}
+
+static bool handle_signal(struct daemon *dm)
+{
+	struct signalfd_siginfo si;
+
+	while (read(dm->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("received signal %u, shutting down", si.ssi_signo);
+		dm->running = false;
+	}
+	return false;
+}
+
+int daemon_run(struct daemon *dm)
+{
+	struct epoll_event evs[16];
+	bool busy = false;
+
+	dm->running = true;
+	dm->exit_status = 0;
+	housekeeping(dm, clock_now());
+	while (dm->running) {
+		rearm_timer(dm);
+		/* With work left over (a full budget, queued handshakes), only
+		 * poll; otherwise sleep until something happens. */
+		int n = epoll_wait(dm->epfd, evs, 16, busy ? 0 : -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll_wait: %s", strerror(errno));
+			dm->exit_status = 1;
+			break;
+		}
+		busy = false;
+		for (int i = 0; i < n && dm->running; i++) {
+			uint64_t tag = evs[i].data.u64;
+			uint64_t expirations;
+
+			switch (tag) {
+			case TAG_TUN:
+				busy |= handle_tun(dm);
+				break;
+			case TAG_UDP4:
+				busy |= handle_udp(dm, dm->udp.fd4);
+				break;
+			case TAG_UDP6:
+				busy |= handle_udp(dm, dm->udp.fd6);
+				break;
+			case TAG_UAPI:
+				uapi_server_accept(dm);
+				break;
+			case TAG_TIMER:
+				if (read(dm->timerfd, &expirations,
+					 sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("timerfd: %s", strerror(errno));
+				dm->timer_armed = 0;
+				break;
+			case TAG_SIGNAL:
+				handle_signal(dm);
+				break;
+			default:
+				if (tag >= TAG_CLIENT_BASE &&
+				    tag < TAG_CLIENT_BASE + UAPI_MAX_CLIENTS)
+					uapi_server_event(dm,
+						&dm->clients[tag - TAG_CLIENT_BASE],
+						evs[i].events);
+				break;
+			}
+		}
+		wg_time_t now = clock_now();
+
+		if (device_handshake_pending(&dm->dev)) {
+			device_handshake_work(&dm->dev, now);
+			busy |= device_handshake_pending(&dm->dev);
+		}
+		if (device_next_deadline(&dm->dev) &&
+		    device_next_deadline(&dm->dev) <= now)
+			device_timers_run(&dm->dev, now);
+		housekeeping(dm, now);
+	}
+	return dm->exit_status;
+}

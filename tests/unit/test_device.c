@@ -1,0 +1,816 @@
+/* test_device.c - two devices wired back to back in memory, on a fake
+ * clock: handshake, data both ways, rekey, expiry, keepalives,
+ * retransmission, replay, spoofing, roaming, cookies under load. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/device.h"
+#include "core/peer.h"
+#include "crypto/ct.h"
+#include "crypto/x25519.h"
+
+enum { WIRE_MAX = 4096, DELIVERED_MAX = 4096, MSG_MAX = 2048 };
+
+struct msg {
+	uint32_t len;
+	struct wg_endpoint from;
+	uint8_t data[MSG_MAX];
+};
+
+struct side;
+
+struct net {
+	wg_time_t now;
+	uint64_t rng;
+	struct side *s[2];
+};
+
+struct side {
+	struct net *net;
+	int id;
+	struct pool pool;
+	struct device dev;
+	struct peer *peer;	/* our one peer (the other side) */
+	uint8_t priv[32], pub[32];
+	struct wg_endpoint addr;	/* our underlay address */
+	/* Datagrams on their way to us. */
+	struct msg *inbox;
+	unsigned ninbox;
+	/* What reached our TUN. */
+	struct msg *delivered;
+	unsigned ndelivered;
+	/* Counts of message types we sent, and a switch to lose them. */
+	unsigned sent[5];
+	bool unplugged;
+	bool record_data;	/* keep copies of data messages we send */
+	struct msg *sent_data;
+	unsigned nsent_data;
+};
+
+static void fake_random(void *ctx, void *buf, size_t len)
+{
+	struct side *s = ctx;
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		s->net->rng ^= s->net->rng << 13;
+		s->net->rng ^= s->net->rng >> 7;
+		s->net->rng ^= s->net->rng << 17;
+		p[i] = (uint8_t)s->net->rng;
+	}
+}
+
+static void fake_tai64n(void *ctx, uint8_t out[12])
+{
+	struct side *s = ctx;
+	uint64_t sec = 0x400000006a000000ULL + s->net->now / NSEC_PER_SEC;
+	uint32_t nsec = (uint32_t)(s->net->now % NSEC_PER_SEC);
+
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(sec >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		out[8 + i] = (uint8_t)(nsec >> (24 - 8 * i));
+}
+
+static void fake_wall(void *ctx, uint64_t *sec, uint64_t *nsec)
+{
+	struct side *s = ctx;
+
+	*sec = 1700000000 + s->net->now / NSEC_PER_SEC;
+	*nsec = s->net->now % NSEC_PER_SEC;
+}
+
+static void fake_udp_send(void *ctx, struct batch *b)
+{
+	struct side *s = ctx;
+	struct side *o = s->net->s[1 - s->id];
+
+	for (unsigned i = 0; i < b->n; i++) {
+		struct pkt *k = b->p[i];
+		uint8_t type = pkt_data(k)[0];
+
+		assert_true(k->len <= MSG_MAX);
+		if (type < 5)
+			s->sent[type]++;
+		if (s->record_data && type == MESSAGE_DATA &&
+		    s->nsent_data < WIRE_MAX) {
+			struct msg *m = &s->sent_data[s->nsent_data++];
+
+			m->len = k->len;
+			m->from = s->addr;
+			memcpy(m->data, pkt_data(k), k->len);
+		}
+		if (s->unplugged || o->ninbox == WIRE_MAX)
+			continue;
+		/* Only deliver what is addressed to the other side. */
+		if (!endpoint_equal(&k->ep, &o->addr))
+			continue;
+		struct msg *m = &o->inbox[o->ninbox++];
+
+		m->len = k->len;
+		m->from = s->addr;
+		memcpy(m->data, pkt_data(k), k->len);
+	}
+}
+
+static void fake_tun_write(void *ctx, struct batch *b)
+{
+	struct side *s = ctx;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		struct pkt *k = b->p[i];
+
+		assert_true(s->ndelivered < DELIVERED_MAX);
+		struct msg *m = &s->delivered[s->ndelivered++];
+
+		m->len = k->len;
+		memcpy(m->data, pkt_data(k), k->len);
+	}
+}
+
+static void make_endpoint(struct wg_endpoint *e, uint8_t last, uint16_t port)
+{
+	memset(e, 0, sizeof(*e));
+	e->family = IP_V4;
+	e->addr[0] = 192;
+	e->addr[1] = 0;
+	e->addr[2] = 2;
+	e->addr[3] = last;
+	e->port = port;
+}
+
+static void side_init(struct net *n, struct side *s, int id)
+{
+	struct device_ops ops = {
+		.ctx = s, .udp_send = fake_udp_send, .tun_write = fake_tun_write,
+		.random = fake_random, .tai64n = fake_tai64n, .wall = fake_wall,
+	};
+
+	memset(s, 0, sizeof(*s));
+	s->net = n;
+	s->id = id;
+	n->s[id] = s;
+	s->inbox = calloc(WIRE_MAX, sizeof(*s->inbox));
+	s->delivered = calloc(DELIVERED_MAX, sizeof(*s->delivered));
+	s->sent_data = calloc(WIRE_MAX, sizeof(*s->sent_data));
+	assert_non_null(s->inbox);
+	assert_non_null(s->delivered);
+	assert_non_null(s->sent_data);
+	assert_int_equal(pool_init(&s->pool, 4096), 0);
+	assert_int_equal(device_init(&s->dev, &ops, &s->pool), 0);
+	fake_random(s, s->priv, 32);
+	x25519_clamp(s->priv);
+	assert_true(x25519_public_from_private(s->pub, s->priv));
+	assert_true(device_set_private_key(&s->dev, s->priv));
+	make_endpoint(&s->addr, (uint8_t)(1 + id), (uint16_t)(51820 + id));
+}
+
+static void side_free(struct side *s)
+{
+	device_destroy(&s->dev);
+	pool_destroy(&s->pool);
+	free(s->inbox);
+	free(s->delivered);
+	free(s->sent_data);
+}
+
+static void allow(struct side *s, const char *v4, uint8_t cidr)
+{
+	uint8_t ip[4];
+
+	assert_int_equal(sscanf(v4, "%hhu.%hhu.%hhu.%hhu", &ip[0], &ip[1], &ip[2],
+				&ip[3]), 4);
+	assert_int_equal(allowedips_insert(&s->dev.allowedips, IP_V4, ip, cidr,
+					   s->peer), 0);
+}
+
+/* A: 10.0.0.1, B: 10.0.0.2; each routes the other's /32. Only A knows
+ * B's endpoint unless both is set. */
+static void net_init(struct net *n, struct side *a, struct side *b, bool both)
+{
+	int err = 0;
+
+	memset(n, 0, sizeof(*n));
+	n->now = 1000 * NSEC_PER_SEC;
+	n->rng = 0x9e3779b97f4a7c15ULL;
+	side_init(n, a, 0);
+	side_init(n, b, 1);
+	a->peer = device_add_peer(&a->dev, b->pub, &err);
+	b->peer = device_add_peer(&b->dev, a->pub, &err);
+	assert_non_null(a->peer);
+	assert_non_null(b->peer);
+	peer_set_endpoint(a->peer, &b->addr);
+	if (both)
+		peer_set_endpoint(b->peer, &a->addr);
+	allow(a, "10.0.0.2", 32);
+	allow(b, "10.0.0.1", 32);
+}
+
+static void net_free(struct net *n)
+{
+	side_free(n->s[0]);
+	side_free(n->s[1]);
+}
+
+/* Feed s's inbox to its device. */
+static unsigned deliver(struct side *s)
+{
+	unsigned total = s->ninbox;
+	unsigned i = 0;
+
+	while (i < s->ninbox) {
+		struct batch b = { 0 };
+
+		for (; i < s->ninbox && b.n < BATCH_MAX; i++) {
+			struct pkt *k = pool_get(&s->pool);
+
+			assert_non_null(k);
+			k->off = 0;
+			k->len = s->inbox[i].len;
+			k->ep = s->inbox[i].from;
+			memcpy(k->buf, s->inbox[i].data, k->len);
+			b.p[b.n++] = k;
+		}
+		device_udp_input(&s->dev, &b, s->net->now);
+	}
+	s->ninbox = 0;
+	while (device_handshake_pending(&s->dev))
+		device_handshake_work(&s->dev, s->net->now);
+	return total;
+}
+
+/* Deliver until nothing moves. */
+static void pump(struct net *n)
+{
+	for (int rounds = 0; rounds < 100; rounds++) {
+		unsigned moved = deliver(n->s[0]) + deliver(n->s[1]);
+
+		if (!moved)
+			return;
+	}
+	fail_msg("network did not settle");
+}
+
+/* Advance the fake clock in small steps, running timers and the network. */
+static void advance(struct net *n, wg_time_t by)
+{
+	wg_time_t end = n->now + by;
+
+	while (n->now < end) {
+		wg_time_t step = 100 * NSEC_PER_MSEC;
+
+		n->now = n->now + step > end ? end : n->now + step;
+		device_timers_run(&n->s[0]->dev, n->now);
+		device_timers_run(&n->s[1]->dev, n->now);
+		pump(n);
+	}
+}
+
+static uint32_t make_ipv4(uint8_t *p, const char *src, const char *dst,
+			  uint32_t payload, uint8_t fill)
+{
+	uint32_t len = 20 + payload;
+
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = 17;
+	assert_int_equal(sscanf(src, "%hhu.%hhu.%hhu.%hhu", &p[12], &p[13],
+				&p[14], &p[15]), 4);
+	assert_int_equal(sscanf(dst, "%hhu.%hhu.%hhu.%hhu", &p[16], &p[17],
+				&p[18], &p[19]), 4);
+	memset(p + 20, fill, payload);
+	return len;
+}
+
+/* Send one packet from s's TUN. */
+static void tun_send(struct side *s, const char *src, const char *dst,
+		     uint32_t payload, uint8_t fill)
+{
+	struct batch b = { 0 };
+	struct pkt *k = pool_get(&s->pool);
+
+	assert_non_null(k);
+	k->off = PKT_HEADROOM;
+	k->len = make_ipv4(pkt_data(k), src, dst, payload, fill);
+	b.p[b.n++] = k;
+	device_tun_input(&s->dev, &b, s->net->now);
+}
+
+static struct noise_keypair *current_kp(struct side *s)
+{
+	struct noise_keypair *kp = peer_keypair(s->peer, s->peer->current);
+
+	if (!kp) {
+		fail_msg("side %d has no current keypair", s->id);
+		abort();
+	}
+	return kp;
+}
+
+static void test_handshake_and_data(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 100, 0xab);
+	/* No session yet: the packet waits, an initiation goes out. */
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 1);
+	assert_int_equal(a.peer->staged_n, 1);
+	pump(&n);
+	assert_int_equal(b.sent[MESSAGE_HANDSHAKE_RESPONSE], 1);
+	assert_int_equal(b.ndelivered, 1);
+	assert_int_equal(b.delivered[0].len, 120);
+	assert_int_equal(b.delivered[0].data[20], 0xab);
+	assert_int_equal(b.delivered[0].data[119], 0xab);
+	/* B learned A's endpoint from the authenticated initiation. */
+	assert_true(endpoint_equal(&b.peer->endpoint, &a.addr));
+	/* Session: A's current is B's current (after B saw data on it). */
+	assert_non_null(current_kp(&a));
+	assert_non_null(current_kp(&b));
+	assert_true(crypto_equal(current_kp(&a)->send_key,
+				 current_kp(&b)->recv_key, 32));
+	assert_true(current_kp(&a)->i_am_the_initiator);
+	assert_false(current_kp(&b)->i_am_the_initiator);
+	assert_int_not_equal(a.peer->last_handshake_sec, 0);
+	assert_int_not_equal(b.peer->last_handshake_sec, 0);
+
+	tun_send(&b, "10.0.0.2", "10.0.0.1", 1300, 0xcd);
+	pump(&n);
+	assert_int_equal(a.ndelivered, 1);
+	assert_int_equal(a.delivered[0].len, 1320);
+	assert_int_equal(a.delivered[0].data[1319], 0xcd);
+	assert_true(a.peer->rx_bytes > 1300);
+	assert_true(b.peer->tx_bytes > 1300);
+	/* Exactly one handshake happened. */
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 1);
+	assert_int_equal(b.sent[MESSAGE_HANDSHAKE_INITIATION], 0);
+	net_free(&n);
+}
+
+static void test_staged_order_and_limit(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	for (unsigned i = 0; i < MAX_STAGED_PACKETS + 10; i++)
+		tun_send(&a, "10.0.0.1", "10.0.0.2", 10, (uint8_t)i);
+	assert_int_equal(a.peer->staged_n, MAX_STAGED_PACKETS);
+	assert_int_equal(a.dev.counters.tx_staged_dropped, 10);
+	pump(&n);
+	assert_int_equal(b.ndelivered, MAX_STAGED_PACKETS);
+	/* The newest packets survived, in order. */
+	for (unsigned i = 0; i < MAX_STAGED_PACKETS; i++)
+		assert_int_equal(b.delivered[i].data[20], (uint8_t)(i + 10));
+	net_free(&n);
+}
+
+static void test_rekey_after_time(void **state)
+{
+	struct net n;
+	struct side a, b;
+	uint32_t first;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	first = current_kp(&a)->local_index;
+
+	/* Traffic both ways every second across REKEY_AFTER_TIME: the
+	 * initiator re-keys, nothing is lost. */
+	unsigned sent = 0;
+
+	for (unsigned t = 0; t < REKEY_AFTER_TIME + 10; t++) {
+		tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+		tun_send(&b, "10.0.0.2", "10.0.0.1", 10, 3);
+		sent++;
+		advance(&n, NSEC_PER_SEC);
+	}
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 2);
+	assert_int_not_equal(current_kp(&a)->local_index, first);
+	assert_int_equal(b.ndelivered, sent + 1);
+	assert_int_equal(a.ndelivered, sent);
+	assert_int_equal(a.dev.counters.rx_bad_auth + b.dev.counters.rx_bad_auth, 0);
+	/* The previous keypair is still there for stragglers. */
+	assert_int_not_equal(a.peer->previous, KP_NONE);
+	net_free(&n);
+}
+
+static void test_shortened_times_rekey(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	/* The knob weftd exposes to real-time tests. */
+	a.dev.times.rekey_after_time = 8 * NSEC_PER_SEC;
+	a.dev.times.reject_after_time = 12 * NSEC_PER_SEC;
+	b.dev.times = a.dev.times;
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	for (unsigned t = 0; t < 60; t++) {
+		tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+		tun_send(&b, "10.0.0.2", "10.0.0.1", 10, 3);
+		advance(&n, NSEC_PER_SEC / 2);
+	}
+	/* 30 s of traffic at 8 s per key: several handshakes, no loss. */
+	assert_true(a.sent[MESSAGE_HANDSHAKE_INITIATION] >= 3);
+	assert_int_equal(b.ndelivered, 61);
+	assert_int_equal(a.ndelivered, 60);
+	net_free(&n);
+}
+
+static void test_reject_after_time(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	/* Capture a data message, then let every key expire silently. */
+	a.record_data = true;
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+	a.unplugged = false;
+	b.ninbox = 0;	/* lost on the way */
+	assert_int_equal(a.nsent_data, 1);
+	a.unplugged = true;
+	b.unplugged = true;
+	advance(&n, (REJECT_AFTER_TIME + 1) * NSEC_PER_SEC);
+	a.unplugged = b.unplugged = false;
+	/* The captured message, delivered late, hits an expired key. */
+	b.inbox[0] = a.sent_data[0];
+	b.ninbox = 1;
+	deliver(&b);
+	assert_int_equal(b.ndelivered, 1);
+	assert_true(b.dev.counters.rx_expired_key >= 1 ||
+		    b.dev.counters.rx_unknown_index >= 1);
+	/* Sending now needs a new handshake first. */
+	unsigned before = a.sent[MESSAGE_HANDSHAKE_INITIATION];
+
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 3);
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], before + 1);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 2);
+	net_free(&n);
+}
+
+static void test_zero_key_material(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	a.unplugged = b.unplugged = true;
+	advance(&n, (3 * REJECT_AFTER_TIME + 2) * NSEC_PER_SEC);
+	assert_int_equal(a.peer->current, KP_NONE);
+	assert_int_equal(a.peer->previous, KP_NONE);
+	assert_int_equal(b.peer->current, KP_NONE);
+	assert_int_equal(a.dev.index.used, 0);
+	assert_int_equal(b.dev.index.used, 0);
+	net_free(&n);
+}
+
+static void test_passive_keepalive(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	unsigned before = b.sent[MESSAGE_DATA];
+
+	/* B got data and has nothing to say: after KEEPALIVE_TIMEOUT it
+	 * sends one empty packet, and only one. */
+	advance(&n, (KEEPALIVE_TIMEOUT - 1) * NSEC_PER_SEC);
+	assert_int_equal(b.sent[MESSAGE_DATA], before);
+	advance(&n, 2 * NSEC_PER_SEC);
+	assert_int_equal(b.sent[MESSAGE_DATA], before + 1);
+	advance(&n, 30 * NSEC_PER_SEC);
+	assert_int_equal(b.sent[MESSAGE_DATA], before + 1);
+	net_free(&n);
+}
+
+static void test_persistent_keepalive(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	peer_set_persistent_keepalive(a.peer, 25, n.now);
+	/* Turning it on sends at once (handshake first). */
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 1);
+	pump(&n);
+	unsigned before = a.sent[MESSAGE_DATA];
+
+	advance(&n, 100 * NSEC_PER_SEC);
+	/* Every 25 s of silence: 4 in 100 s (give or take the edge). */
+	assert_true(a.sent[MESSAGE_DATA] - before >= 3);
+	assert_true(a.sent[MESSAGE_DATA] - before <= 5);
+	net_free(&n);
+}
+
+static void test_retransmit_and_give_up(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	b.unplugged = true;
+	a.unplugged = true;
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 1);
+	advance(&n, 12 * NSEC_PER_SEC);
+	/* REKEY_TIMEOUT (5 s) + jitter between attempts. */
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 3);
+	advance(&n, 120 * NSEC_PER_SEC);
+	/* Gives up after MAX_TIMER_HANDSHAKES retries, purging staged data. */
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION],
+			 MAX_TIMER_HANDSHAKES + 2);
+	assert_int_equal(a.peer->staged_n, 0);
+	net_free(&n);
+}
+
+static void test_replay_rejected(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	a.record_data = true;
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 2);
+	b.inbox[0] = a.sent_data[0];
+	b.ninbox = 1;
+	deliver(&b);
+	assert_int_equal(b.ndelivered, 2);
+	assert_int_equal(b.dev.counters.rx_replay, 1);
+	/* A flipped byte anywhere after the header fails authentication. */
+	for (uint32_t i = 16; i < a.sent_data[0].len; i++) {
+		b.inbox[0] = a.sent_data[0];
+		b.inbox[0].data[i] ^= 0x01;
+		b.ninbox = 1;
+		deliver(&b);
+	}
+	assert_int_equal(b.dev.counters.rx_bad_auth, a.sent_data[0].len - 16);
+	assert_int_equal(b.ndelivered, 2);
+	net_free(&n);
+}
+
+static void test_spoofed_source_and_no_route(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	/* A sends with a source B does not allow for A. */
+	tun_send(&a, "10.9.9.9", "10.0.0.2", 10, 1);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 1);
+	assert_int_equal(b.dev.counters.rx_spoofed_source, 1);
+	/* No peer routes 10.5.5.5. */
+	tun_send(&a, "10.0.0.1", "10.5.5.5", 10, 1);
+	assert_int_equal(a.dev.counters.tx_no_route, 1);
+	net_free(&n);
+}
+
+static void test_wrong_psk(void **state)
+{
+	struct net n;
+	struct side a, b;
+	uint8_t psk1[32], psk2[32];
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	memset(psk1, 1, 32);
+	memset(psk2, 2, 32);
+	peer_set_psk(a.peer, psk1);
+	peer_set_psk(b.peer, psk2);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	advance(&n, 20 * NSEC_PER_SEC);
+	assert_int_equal(b.ndelivered, 0);
+	assert_int_equal(a.peer->current, KP_NONE);
+	assert_true(a.dev.counters.rx_handshake_failed >= 1);
+	/* Same PSK on both sides: it works. */
+	peer_set_psk(b.peer, psk1);
+	advance(&n, 10 * NSEC_PER_SEC);
+	assert_int_equal(b.ndelivered, 1);
+	net_free(&n);
+}
+
+static void test_roaming(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	/* A moves: its packets now come from another address. */
+	make_endpoint(&a.addr, 99, 40000);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+	pump(&n);
+	assert_true(endpoint_equal(&b.peer->endpoint, &a.addr));
+	tun_send(&b, "10.0.0.2", "10.0.0.1", 10, 3);
+	pump(&n);
+	assert_int_equal(a.ndelivered, 1);
+	net_free(&n);
+}
+
+static void test_garbage_input(void **state)
+{
+	struct net n;
+	struct side a, b;
+	uint8_t buf[MSG_MAX];
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	for (unsigned i = 0; i < 5000; i++) {
+		uint32_t len = i % MSG_MAX;
+
+		fake_random(&a, buf, len);
+		if (len >= 4 && (i & 3) != 0) {
+			buf[0] = (uint8_t)(1 + i % 4);	/* plausible types */
+			buf[1] = buf[2] = buf[3] = 0;
+		}
+		b.inbox[b.ninbox].len = len;
+		b.inbox[b.ninbox].from = a.addr;
+		memcpy(b.inbox[b.ninbox].data, buf, len);
+		if (++b.ninbox == WIRE_MAX)
+			deliver(&b);
+	}
+	deliver(&b);
+	/* Nothing crashed, nothing leaked from the pool, session intact. */
+	pump(&n);
+	assert_int_equal(b.pool.nfree, b.pool.total);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 9);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 2);
+	net_free(&n);
+}
+
+static void test_cookie_under_load(void **state)
+{
+	struct net n;
+	struct side a, b;
+	struct msg init;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	/* Capture one genuine initiation from A. */
+	a.unplugged = true;
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	a.unplugged = false;
+	/* Flood B's queue with copies of junk initiations (valid length,
+	 * bad mac1) so it goes under load. */
+	memset(&init, 0, sizeof(init));
+	init.len = sizeof(struct message_handshake_initiation);
+	init.data[0] = MESSAGE_HANDSHAKE_INITIATION;
+	init.from = a.addr;
+	for (unsigned i = 0; i < HANDSHAKE_QUEUE_LOAD + 10; i++)
+		b.inbox[b.ninbox++] = init;
+	deliver(&b);
+	assert_int_equal(b.dev.counters.rx_bad_mac, HANDSHAKE_QUEUE_LOAD + 10);
+	/* Under load now: A's real initiation gets a cookie reply, not a
+	 * response. */
+	n.now += 5 * NSEC_PER_SEC + 400 * NSEC_PER_MSEC;
+	device_timers_run(&a.dev, n.now);	/* retransmission */
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], 2);
+	for (unsigned i = 0; i < HANDSHAKE_QUEUE_LOAD; i++)
+		b.inbox[b.ninbox++] = init;
+	deliver(&b);
+	assert_int_equal(b.sent[MESSAGE_HANDSHAKE_COOKIE], 1);
+	assert_int_equal(b.sent[MESSAGE_HANDSHAKE_RESPONSE], 0);
+	deliver(&a);
+	assert_true(a.peer->cookie.have_cookie);
+	/* The retry carries mac2 and is answered even under load. */
+	n.now += 5 * NSEC_PER_SEC + 400 * NSEC_PER_MSEC;
+	device_timers_run(&a.dev, n.now);
+	for (unsigned i = 0; i < HANDSHAKE_QUEUE_LOAD; i++)
+		b.inbox[b.ninbox++] = init;
+	deliver(&b);
+	assert_int_equal(b.sent[MESSAGE_HANDSHAKE_RESPONSE], 1);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 1);
+	net_free(&n);
+}
+
+static void test_remove_peer_cleans_up(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	device_remove_peer(&a.dev, a.peer);
+	assert_int_equal(a.dev.index.used, 0);
+	assert_int_equal(a.dev.heap_len, 0);
+	assert_null(allowedips_lookup(&a.dev.allowedips, IP_V4,
+				      (const uint8_t[]){ 10, 0, 0, 2 }));
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	assert_int_equal(a.dev.counters.tx_no_route, 1);
+	/* B's packets for A now find no index. */
+	tun_send(&b, "10.0.0.2", "10.0.0.1", 10, 1);
+	deliver(&a);
+	assert_int_equal(a.dev.counters.rx_unknown_index, 1);
+	net_free(&n);
+}
+
+static void test_private_key_change(void **state)
+{
+	struct net n;
+	struct side a, b;
+	uint8_t priv[32], pub[32];
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	/* A gets a new identity; B learns it; traffic resumes after a new
+	 * handshake. */
+	fake_random(&a, priv, 32);
+	x25519_clamp(priv);
+	assert_true(x25519_public_from_private(pub, priv));
+	assert_true(device_set_private_key(&a.dev, priv));
+	device_remove_peer(&b.dev, b.peer);
+	int err = 0;
+
+	b.peer = device_add_peer(&b.dev, pub, &err);
+	assert_non_null(b.peer);
+	allow(&b, "10.0.0.1", 32);
+	/* Past the one-initiation-per-REKEY_TIMEOUT limit. */
+	advance(&n, (REKEY_TIMEOUT + 1) * NSEC_PER_SEC);
+	unsigned before = a.sent[MESSAGE_HANDSHAKE_INITIATION];
+
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+	assert_int_equal(a.sent[MESSAGE_HANDSHAKE_INITIATION], before + 1);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 2);
+	/* Adding our own public key as a peer is refused. */
+	assert_null(device_add_peer(&a.dev, pub, &err));
+	assert_int_equal(err, -EEXIST);
+	net_free(&n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_and_data),
+		cmocka_unit_test(test_staged_order_and_limit),
+		cmocka_unit_test(test_rekey_after_time),
+		cmocka_unit_test(test_shortened_times_rekey),
+		cmocka_unit_test(test_reject_after_time),
+		cmocka_unit_test(test_zero_key_material),
+		cmocka_unit_test(test_passive_keepalive),
+		cmocka_unit_test(test_persistent_keepalive),
+		cmocka_unit_test(test_retransmit_and_give_up),
+		cmocka_unit_test(test_replay_rejected),
+		cmocka_unit_test(test_spoofed_source_and_no_route),
+		cmocka_unit_test(test_wrong_psk),
+		cmocka_unit_test(test_roaming),
+		cmocka_unit_test(test_garbage_input),
+		cmocka_unit_test(test_cookie_under_load),
+		cmocka_unit_test(test_remove_peer_cleans_up),
+		cmocka_unit_test(test_private_key_change),
+	};
+
+	if (!crypto_init())
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
