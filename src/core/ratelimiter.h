@@ -18,10 +18,12 @@ enum ratelimiter_limits {
 };
 
 struct ratelimiter_entry {
-	uint64_t key;		/* v4 address or v6 /64, family folded in */
+	uint64_t key;		/* v4 address or v6 /64 (with family: the key) */
 	wg_time_t last_time;
 	uint64_t tokens;
 	bool used;
+	uint8_t family;		/* enum ip_family: a v6 /64 spans all 64 bits of
+				 * key, so the family has to live beside it */
 };
 
 struct ratelimiter {
