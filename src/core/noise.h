@@ -37,8 +37,9 @@ enum noise_handshake_state {
 };
 
 /* Per-peer handshake state. remote_static, preshared_key and
- * precomputed_static_static persist across handshakes; the rest is the
- * in-flight handshake, wiped by noise_handshake_clear(). */
+ * precomputed_static_static persist across handshakes, and so do the
+ * replay and flood fields at the end; the rest is the in-flight handshake,
+ * wiped by noise_handshake_clear(). */
 struct noise_handshake {
 	enum noise_handshake_state state;
 	uint8_t remote_static[NOISE_PUBLIC_KEY_LEN];

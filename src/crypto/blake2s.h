@@ -3,6 +3,7 @@
 #ifndef WEFT_CRYPTO_BLAKE2S_H
 #define WEFT_CRYPTO_BLAKE2S_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,10 @@ enum blake2s_lengths {
 	BLAKE2S_BLOCK_LEN = 64,
 	BLAKE2S_KEY_MAX = 32,
 };
+
+/* Fetch the libcrypto algorithms once; called by crypto_init(), not by
+ * anyone else. False if libcrypto lacks BLAKE2s. */
+__attribute__((warn_unused_result)) bool blake2s_backend_init(void);
 
 /* Unkeyed BLAKE2s-256 of in1 || in2 (in2 may be NULL with len2 0). */
 void blake2s256(uint8_t out[BLAKE2S_HASH_LEN], const void *in1, size_t len1,
