@@ -415,8 +415,18 @@ static void flush_batch(struct device *d, struct batch *b,
 	if (!b->n)
 		return;
 	out(d->ops.ctx, b);
-	for (unsigned i = 0; i < b->n; i++)
-		pool_put(d->pool, b->p[i]);
+	for (unsigned i = 0; i < b->n; i++) {
+		struct pkt *k = b->p[i];
+		struct peer *p = k->peer;
+
+		/* The OS layer clears a sticky source the kernel refused (the
+		 * address or its link went away): forget it for the peer too,
+		 * so the next packets do not pay for the failed attempt. */
+		if (p && !k->ep.src_family && p->endpoint.src_family &&
+		    endpoint_equal(&p->endpoint, &k->ep))
+			p->endpoint.src_family = 0;
+		pool_put(d->pool, k);
+	}
 	b->n = 0;
 }
 

@@ -134,6 +134,7 @@ static void receive_data(struct device *d, struct pkt *k)
 	}
 	k->off = DATA_HEADER_LEN;
 	k->len = plen;
+	k->peer = NULL;
 	device_queue_tun(d, k);
 }
 
@@ -270,6 +271,7 @@ static void handle_initiation(struct device *d, struct pkt *k)
 	k->len = sizeof(resp);
 	cookie_add_mac_to_packet(k->buf, k->len, &p->cookie, d->now);
 	k->ep = p->endpoint;
+	k->peer = p;
 	p->tx_bytes += k->len;
 	timers_any_authenticated_packet_traversal(p);
 	timers_any_authenticated_packet_sent(p);

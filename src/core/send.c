@@ -54,6 +54,7 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 	k->len = sizeof(*msg);
 	cookie_add_mac_to_packet(k->buf, k->len, &p->cookie, d->now);
 	k->ep = p->endpoint;
+	k->peer = p;
 	p->tx_bytes += k->len;
 	timers_any_authenticated_packet_traversal(p);
 	timers_any_authenticated_packet_sent(p);
@@ -89,6 +90,7 @@ static void encrypt_packet(struct peer *p, struct noise_keypair *kp,
 	k->off = 0;
 	k->len = DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
 	k->ep = p->endpoint;
+	k->peer = p;
 }
 
 static void keep_key_fresh(struct peer *p)

@@ -57,6 +57,9 @@ int daemon_init(struct daemon *dm, const char *ifname);
 int daemon_run(struct daemon *dm);
 void daemon_destroy(struct daemon *dm);
 
+/* Log every drop counter on one line (SIGUSR1, and at exit). */
+void daemon_log_counters(const struct daemon *dm);
+
 /* (Re)bind the UDP sockets to port (0: any). 0 or -errno. */
 int daemon_bind(struct daemon *dm, uint16_t port);
 

@@ -202,6 +202,7 @@ int daemon_init(struct daemon *dm, const char *ifname)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	dm->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -315,11 +316,57 @@ static bool handle_udp(struct daemon *dm, int fd)
 	return true;
 }
 
+void daemon_log_counters(const struct daemon *dm)
+{
+	const struct device_counters *c = &dm->dev.counters;
+	const struct {
+		const char *name;
+		uint64_t value;
+	} rows[] = {
+		{ "rx_bad_length", c->rx_bad_length },
+		{ "rx_bad_type", c->rx_bad_type },
+		{ "rx_bad_mac", c->rx_bad_mac },
+		{ "rx_handshake_failed", c->rx_handshake_failed },
+		{ "rx_handshake_ratelimited", c->rx_handshake_ratelimited },
+		{ "rx_handshake_queue_full", c->rx_handshake_queue_full },
+		{ "rx_cookie_sent", c->rx_cookie_sent },
+		{ "rx_unknown_index", c->rx_unknown_index },
+		{ "rx_bad_auth", c->rx_bad_auth },
+		{ "rx_replay", c->rx_replay },
+		{ "rx_expired_key", c->rx_expired_key },
+		{ "rx_bad_inner", c->rx_bad_inner },
+		{ "rx_spoofed_source", c->rx_spoofed_source },
+		{ "tx_no_route", c->tx_no_route },
+		{ "tx_no_endpoint", c->tx_no_endpoint },
+		{ "tx_bad_packet", c->tx_bad_packet },
+		{ "tx_staged_dropped", c->tx_staged_dropped },
+		{ "pool_exhausted", c->pool_exhausted + dm->pool.exhausted },
+		{ "tun_write_dropped", dm->tun_write_dropped },
+		{ "udp_send_dropped", dm->udp_send_dropped },
+	};
+	char line[1024];
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int w = snprintf(line + len, sizeof(line) - len, " %s=%llu",
+				 rows[i].name, (unsigned long long)rows[i].value);
+
+		if (w < 0 || (size_t)w >= sizeof(line) - len)
+			break;
+		len += (size_t)w;
+	}
+	log_info("counters:%s", line);
+}
+
 static bool handle_signal(struct daemon *dm)
 {
 	struct signalfd_siginfo si;
 
 	while (read(dm->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			daemon_log_counters(dm);
+			continue;
+		}
 		log_info("received signal %u, shutting down", si.ssi_signo);
 		dm->running = false;
 	}

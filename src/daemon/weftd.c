@@ -162,6 +162,7 @@ int main(int argc, char *argv[])
 		close(ready_fd);
 	}
 	ret = daemon_run(dm);
+	daemon_log_counters(dm);
 	daemon_destroy(dm);
 	free(dm);
 	log_info("shut down");
