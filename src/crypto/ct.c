@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "crypto/aead.h"
 #include "crypto/blake2s.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -13,7 +14,8 @@ static bool init_ok;
 static void init_libraries(void)
 {
 	/* sodium_init() returns 1 when already initialised: that is fine. */
-	init_ok = sodium_init() >= 0 && blake2s_backend_init();
+	init_ok = sodium_init() >= 0 && blake2s_backend_init() &&
+		  aead_backend_init();
 }
 
 bool crypto_init(void)

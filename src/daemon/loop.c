@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "crypto/aead.h"
 #include "crypto/ct.h"
 #include "os/linux/clock.h"
 #include "os/linux/log.h"
@@ -223,7 +224,8 @@ int daemon_init(struct daemon *dm, const char *ifname)
 	ret = daemon_bind(dm, 0);
 	if (ret < 0)
 		return ret;
-	log_info("interface %s is up", ifname);
+	log_info("interface %s is up (ChaCha20-Poly1305 from %s)", ifname,
+		 aead_backend_name());
 	return 0;
 }
 
