@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/device.h"
+#include "core/offload.h"
 #include "core/pool.h"
 #include "os/linux/tun.h"
 #include "os/linux/udp.h"
@@ -47,7 +48,12 @@ struct daemon {
 	bool running;
 	int exit_status;
 
-	uint64_t tun_write_dropped, udp_send_dropped;
+	uint8_t *tunbuf;	/* one raw TUN read (vnet_hdr mode) */
+	bool tun_gro;		/* coalesce TCP segments on TUN writes */
+	struct gro_plan gro;
+
+	uint64_t tun_write_dropped, udp_send_dropped, tun_read_dropped;
+	uint64_t tun_gro_units;
 };
 
 /* Open the TUN (name), UAPI socket and engine state. 0 or -errno, with

@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "core/offload.h"
 #include "crypto/aead.h"
 #include "crypto/ct.h"
 #include "os/linux/clock.h"
@@ -41,12 +44,37 @@ static void op_udp_send(void *ctx, struct batch *b)
 		dm->udp_send_dropped += b->n;
 }
 
+/* Write decrypted packets to the TUN: TCP segments of one flow go in as
+ * one super-packet (one writev, no copy), the rest one by one. */
 static void op_tun_write(void *ctx, struct batch *b)
 {
 	struct daemon *dm = ctx;
+	struct iovec iov[1 + GRO_MAX_SEGS];
 
-	tun_write_batch(&dm->tun, b, &dm->tun_write_dropped);
+	if (!dm->tun_gro) {
+		tun_write_batch(&dm->tun, b, &dm->tun_write_dropped);
+		return;
+	}
+	offload_gro_plan(b, &dm->gro);
+	for (unsigned u = 0; u < dm->gro.nunits; u++) {
+		const struct gro_unit *unit = &dm->gro.unit[u];
+		size_t n = gro_unit_iov(&dm->gro, u, b,
+					(struct offload_iov *)(void *)(iov + 1),
+					GRO_MAX_SEGS);
+
+		iov[0].iov_base = (void *)&unit->hdr;
+		iov[0].iov_len = sizeof(unit->hdr);
+		if (!n || tun_writev(&dm->tun, iov, (int)(n + 1)) < 0)
+			dm->tun_write_dropped += unit->count;
+		else if (unit->count > 1)
+			dm->tun_gro_units++;
+	}
 }
+
+_Static_assert(sizeof(struct offload_iov) == sizeof(struct iovec) &&
+	       offsetof(struct offload_iov, base) == offsetof(struct iovec, iov_base) &&
+	       offsetof(struct offload_iov, len) == offsetof(struct iovec, iov_len),
+	       "offload_iov must match struct iovec");
 
 static void op_random(void *ctx, void *buf, size_t len)
 {
@@ -181,7 +209,7 @@ int daemon_init(struct daemon *dm, const char *ifname)
 	}
 	dm->uapi_fd = ret;
 
-	ret = tun_open(&dm->tun, ifname);
+	ret = tun_open_offload(&dm->tun, ifname, TUN_OFFLOAD_ALL);
 	if (ret < 0) {
 		log_err("cannot create TUN interface %s: %s%s", ifname,
 			strerror(-ret),
@@ -195,6 +223,19 @@ int daemon_init(struct daemon *dm, const char *ifname)
 	ret = tun_get_mtu(&dm->tun);
 	if (ret > 0)
 		dm->dev.mtu = (unsigned)ret;
+	if (dm->tun.vnet_hdr) {
+		const char *no_gro = getenv("WEFT_NO_TUN_GRO");
+
+		dm->tun_gro = !(no_gro && *no_gro && strcmp(no_gro, "0"));
+		dm->tunbuf = malloc(TUN_RAW_MAX);
+		if (!dm->tunbuf) {
+			log_err("out of memory");
+			return -ENOMEM;
+		}
+	}
+	log_info("offloads: TUN %s%s%s%s", dm->tun.vnet_hdr ? "vnet_hdr" : "plain",
+		 dm->tun.tso ? " TSO" : "", dm->tun.uso ? " USO" : "",
+		 dm->tun_gro ? " GRO" : "");
 
 	dm->epfd = epoll_create1(EPOLL_CLOEXEC);
 	dm->timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -238,6 +279,7 @@ void daemon_destroy(struct daemon *dm)
 	if (dm->udp_open)
 		udp_close(&dm->udp);
 	tun_close(&dm->tun);
+	free(dm->tunbuf);
 	pool_destroy(&dm->pool);
 	if (dm->epfd >= 0)
 		close(dm->epfd);
@@ -279,19 +321,70 @@ static void housekeeping(struct daemon *dm, wg_time_t now)
 	}
 }
 
+static void tun_gone(struct daemon *dm, int err)
+{
+	/* The interface was deleted (ip link del, wg-quick down): that is
+	 * our signal to exit cleanly. */
+	log_info("interface %s went away (%s), exiting", dm->ifname,
+		 strerror(-err));
+	dm->running = false;
+}
+
+/* vnet_hdr mode: each read is one (super-)packet; segment it in place of
+ * the kernel and hand the device full batches. */
+static bool handle_tun_offload(struct daemon *dm)
+{
+	struct batch b = { 0 };
+	unsigned reads;
+
+	for (reads = 0; reads < BATCHES_PER_TURN * 16; reads++) {
+		struct virtio_net_hdr h;
+		ssize_t n = tun_read_raw(&dm->tun, dm->tunbuf, TUN_RAW_MAX);
+
+		if (n == -EAGAIN)
+			break;
+		if (n == -EMSGSIZE || (n >= 0 && n < (ssize_t)sizeof(h))) {
+			dm->tun_read_dropped++;
+			continue;
+		}
+		if (n < 0) {
+			tun_gone(dm, (int)n);
+			break;
+		}
+		memcpy(&h, dm->tunbuf, sizeof(h));
+		for (int attempt = 0; attempt < 2; attempt++) {
+			int r = offload_segment(dm->tunbuf + sizeof(h),
+						(size_t)n - sizeof(h), &h, &dm->pool,
+						&b, BATCH_MAX - b.n);
+
+			if (r == -ENOBUFS && b.n) {
+				/* Not enough room left: flush and retry. */
+				device_tun_input(&dm->dev, &b, clock_now());
+				continue;
+			}
+			if (r < 0)
+				dm->tun_read_dropped++;
+			break;
+		}
+		if (b.n >= BATCH_MAX / 2)
+			device_tun_input(&dm->dev, &b, clock_now());
+	}
+	if (b.n)
+		device_tun_input(&dm->dev, &b, clock_now());
+	return reads == BATCHES_PER_TURN * 16;
+}
+
 static bool handle_tun(struct daemon *dm)
 {
 	struct batch b = { 0 };
 
+	if (dm->tun.vnet_hdr)
+		return handle_tun_offload(dm);
 	for (int i = 0; i < BATCHES_PER_TURN; i++) {
 		int n = tun_read_batch(&dm->tun, &dm->pool, &b, BATCH_MAX);
 
 		if (n < 0) {
-			/* The interface was deleted (ip link del, wg-quick
-			 * down): that is our signal to exit cleanly. */
-			log_info("interface %s went away (%s), exiting", dm->ifname,
-				 strerror(-n));
-			dm->running = false;
+			tun_gone(dm, n);
 			return false;
 		}
 		if (b.n)
@@ -302,20 +395,22 @@ static bool handle_tun(struct daemon *dm)
 	return true;	/* more may be pending */
 }
 
-static bool handle_udp(struct daemon *dm, int fd)
+/* Datagrams of one family; with UDP GRO one read may bring many, and
+ * segments that did not fit the batch wait in the socket's ring, where
+ * epoll cannot see them: report them as work left over. */
+static bool handle_udp(struct daemon *dm, int which)
 {
 	struct batch b = { 0 };
 
 	for (int i = 0; i < BATCHES_PER_TURN; i++) {
-		int n = udp_recv_batch(fd, &dm->pool, &b, BATCH_MAX);
+		int n = udp_recv(&dm->udp, which, &dm->pool, &b, BATCH_MAX);
 
-		if (n <= 0)
-			return false;
-		device_udp_input(&dm->dev, &b, clock_now());
-		if (n < BATCH_MAX)
+		if (b.n)
+			device_udp_input(&dm->dev, &b, clock_now());
+		if (n <= 0 && !udp_pending(&dm->udp, which))
 			return false;
 	}
-	return true;
+	return true;	/* budget used up: more may be waiting */
 }
 
 void daemon_log_counters(const struct daemon *dm)
@@ -345,6 +440,8 @@ void daemon_log_counters(const struct daemon *dm)
 		{ "pool_exhausted", c->pool_exhausted + dm->pool.exhausted },
 		{ "tun_write_dropped", dm->tun_write_dropped },
 		{ "udp_send_dropped", dm->udp_send_dropped },
+		{ "tun_read_dropped", dm->tun_read_dropped },
+		{ "tun_gro_units", dm->tun_gro_units },
 	};
 	char line[1024];
 	size_t len = 0;
@@ -396,7 +493,15 @@ int daemon_run(struct daemon *dm)
 			dm->exit_status = 1;
 			break;
 		}
-		busy = false;
+		busy = (dm->udp_open && (udp_pending(&dm->udp, IP_V4) ||
+					 udp_pending(&dm->udp, IP_V6)));
+		if (busy) {
+			busy = false;
+			if (udp_pending(&dm->udp, IP_V4))
+				busy |= handle_udp(dm, IP_V4);
+			if (udp_pending(&dm->udp, IP_V6))
+				busy |= handle_udp(dm, IP_V6);
+		}
 		for (int i = 0; i < n && dm->running; i++) {
 			uint64_t tag = evs[i].data.u64;
 			uint64_t expirations;
@@ -406,10 +511,10 @@ int daemon_run(struct daemon *dm)
 				busy |= handle_tun(dm);
 				break;
 			case TAG_UDP4:
-				busy |= handle_udp(dm, dm->udp.fd4);
+				busy |= handle_udp(dm, IP_V4);
 				break;
 			case TAG_UDP6:
-				busy |= handle_udp(dm, dm->udp.fd6);
+				busy |= handle_udp(dm, IP_V6);
 				break;
 			case TAG_UAPI:
 				uapi_server_accept(dm);

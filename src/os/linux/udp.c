@@ -1,13 +1,30 @@
 /* udp.c - the data plane's UDP sockets: one per family on one port,
- * batched with recvmmsg/sendmmsg, sticky source addresses via pktinfo. */
+ * batched with recvmmsg/sendmmsg, sticky source addresses via pktinfo,
+ * UDP GSO (UDP_SEGMENT) on send and GRO (UDP_GRO) on receive. */
 #define _GNU_SOURCE	/* recvmmsg, sendmmsg, in_pktinfo, in6_pktinfo */
 #include "os/linux/udp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "os/linux/log.h"
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 union sockaddr_inet {
 	struct sockaddr sa;
@@ -16,22 +33,48 @@ union sockaddr_inet {
 };
 
 /* Room for one pktinfo of either family, and one int-sized message more
- * (UDP_GRO's segment size, later). */
+ * (UDP_SEGMENT's u16 on send, UDP_GRO's int on receive). */
 union udp_cmsg {
 	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
 };
 
-/* Per-call scratch for one batch; on the stack, so nothing allocates. */
+/* Per-call scratch for one batch; on the stack, so nothing allocates.
+ * Receiving, message k fills pk[k] through iov[k]. Sending, pk[0..npk) are
+ * the packets of one family, iov[j] points at pk[j]'s data, and message k
+ * covers pk[first[k] .. first[k] + nseg[k]) (several with GSO). */
 struct udp_msgs {
 	struct mmsghdr m[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_inet name[BATCH_MAX];
 	union udp_cmsg ctrl[BATCH_MAX];
 	struct pkt *pk[BATCH_MAX];
+	uint8_t first[BATCH_MAX];
+	uint8_t nseg[BATCH_MAX];
+	unsigned npk;
+};
+
+/* One coalesced datagram waiting to be split: [done, len) of its buffer
+ * is still to hand out, seg bytes at a time (the last may be shorter). */
+struct gro_slot {
+	uint32_t len, seg, done;
+	struct wg_endpoint ep;
+};
+
+/* A socket's GRO receive buffers. recvmmsg fills slot k from buf[k] only
+ * when every slot has been handed out, so [next, count) is all that is
+ * pending. */
+struct udp_gro_ring {
+	unsigned next, count;
+	struct gro_slot slot[UDP_GRO_SLOTS];
+	uint8_t buf[UDP_GRO_SLOTS][UDP_GRO_BUF];
 };
 
 enum { UDP_RECV_ROUNDS = 4 };
+
+_Static_assert((int)BATCH_MAX <= UINT8_MAX &&
+	       (int)UDP_GSO_MAX_SEGS <= (int)BATCH_MAX, "first/nseg are bytes");
+_Static_assert((int)PKT_BUF_SIZE <= UINT16_MAX, "a segment size is a u16");
 
 static int set_int(int fd, int level, int opt, int val)
 {
@@ -116,12 +159,52 @@ static bool family_missing(int err)
 	       err == -EPROTONOSUPPORT;
 }
 
+static bool env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Which offloads each socket has. UDP_SEGMENT 0 as a socket option means
+ * "no default segment size" (each send sets its own), so setting it only
+ * asks whether the kernel knows it. UDP_GRO stays off until udp_recv
+ * turns it on: udp_recv_batch must never see a coalesced datagram. */
+static int probe_offloads(struct udp *u)
+{
+	bool no_gso = env_off(UDP_ENV_NO_GSO), no_gro = env_off(UDP_ENV_NO_GRO);
+	int fds[2] = { u->fd4, u->fd6 };
+	struct udp_gro_ring *ring;
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		u->gso[i] = !no_gso && set_int(fds[i], SOL_UDP, UDP_SEGMENT, 0) == 0;
+		if (no_gro || set_int(fds[i], SOL_UDP, UDP_GRO, 1) != 0 ||
+		    set_int(fds[i], SOL_UDP, UDP_GRO, 0) != 0)
+			continue;
+		/* 4 MiB that stay unbacked until coalesced datagrams
+		 * arrive: a mapping of its own, not the heap. */
+		ring = mmap(NULL, sizeof(*ring), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ring == MAP_FAILED)
+			return -ENOMEM;
+		ring->next = ring->count = 0;
+		u->ring[i] = ring;
+		u->gro[i] = true;
+	}
+	log_debug("UDP port %u: GSO %s/%s, GRO %s/%s (IPv4/IPv6)", u->port,
+		  u->gso[0] ? "on" : "off", u->gso[1] ? "on" : "off",
+		  u->gro[0] ? "on" : "off", u->gro[1] ? "on" : "off");
+	return 0;
+}
+
 int udp_open(struct udp *u, uint16_t port, uint32_t fwmark)
 {
-	int fd4, fd6, p;
+	int fd4, fd6, p, err;
 
+	memset(u, 0, sizeof(*u));
 	u->fd4 = u->fd6 = -1;
-	u->port = 0;
 	u->fwmark = fwmark;
 	for (unsigned attempt = 0; attempt < UDP_BIND_ATTEMPTS; attempt++) {
 		uint16_t want = port;
@@ -163,7 +246,10 @@ int udp_open(struct udp *u, uint16_t port, uint32_t fwmark)
 		u->fd4 = fd4;
 		u->fd6 = fd6;
 		u->port = want;
-		return 0;
+		err = probe_offloads(u);
+		if (err)
+			udp_close(u);
+		return err;
 	}
 	return -EADDRINUSE;
 }
@@ -175,6 +261,12 @@ void udp_close(struct udp *u)
 	if (u->fd6 >= 0)
 		close(u->fd6);
 	u->fd4 = u->fd6 = -1;
+	for (unsigned i = 0; i < 2; i++) {
+		if (u->ring[i])
+			munmap(u->ring[i], sizeof(*u->ring[i]));
+		u->ring[i] = NULL;
+		u->gso[i] = u->gro[i] = u->gro_on[i] = false;
+	}
 }
 
 int udp_set_fwmark(struct udp *u, uint32_t mark)
@@ -192,13 +284,16 @@ int udp_set_fwmark(struct udp *u, uint32_t mark)
 	return 0;
 }
 
-/* Source and local address of a received datagram into ep; false when
- * the source is not an address of the socket's family. */
-static bool endpoint_from_msg(struct wg_endpoint *ep, const struct msghdr *mh)
+/* Source and local address of a received datagram into ep, and its GRO
+ * segment size into *gro (0: not coalesced); false when the source is not
+ * an address of the socket's family. */
+static bool endpoint_from_msg(struct wg_endpoint *ep, int *gro,
+			      const struct msghdr *mh)
 {
 	const union sockaddr_inet *a = mh->msg_name;
 
 	memset(ep, 0, sizeof(*ep));
+	*gro = 0;
 	if (a->sa.sa_family == AF_INET && mh->msg_namelen >= sizeof(a->in4)) {
 		ep->family = IP_V4;
 		ep->port = ntohs(a->in4.sin_port);
@@ -235,20 +330,45 @@ static bool endpoint_from_msg(struct wg_endpoint *ep, const struct msghdr *mh)
 			ep->src_family = IP_V6;
 			ep->src_ifindex = pi.ipi6_ifindex;
 			memcpy(ep->src_addr, &pi.ipi6_addr, 16);
+		} else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			memcpy(gro, CMSG_DATA(cm), sizeof(*gro));
 		}
 	}
 	return true;
 }
 
-int udp_recv_batch(int fd, struct pool *pool, struct batch *b, unsigned max)
+/* Message k of s receives into [base, base + len). */
+static void recv_msg_init(struct udp_msgs *s, unsigned k, void *base, size_t len)
+{
+	s->iov[k].iov_base = base;
+	s->iov[k].iov_len = len;
+	memset(&s->m[k], 0, sizeof(s->m[k]));
+	s->m[k].msg_hdr.msg_name = &s->name[k];
+	s->m[k].msg_hdr.msg_namelen = sizeof(s->name[k]);
+	s->m[k].msg_hdr.msg_iov = &s->iov[k];
+	s->m[k].msg_hdr.msg_iovlen = 1;
+	s->m[k].msg_hdr.msg_control = s->ctrl[k].buf;
+	s->m[k].msg_hdr.msg_controllen = sizeof(s->ctrl[k].buf);
+}
+
+static int recvmmsg_nointr(int fd, struct udp_msgs *s, unsigned k)
+{
+	int r;
+
+	do
+		r = recvmmsg(fd, s->m, k, MSG_DONTWAIT, NULL);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Without GRO: each datagram straight into a pool buffer. */
+static int recv_direct(int fd, struct pool *pool, struct batch *b,
+		       unsigned max, struct udp_stats *st)
 {
 	struct udp_msgs s;
-	unsigned room = BATCH_MAX - b->n, k, n = 0;
+	unsigned k, n = 0;
 
-	if (max > room)
-		max = room;
-	if (max == 0)
-		return 0;
 	/* Another round only when everything received was dropped, so that
 	 * 0 keeps meaning "nothing pending". */
 	for (unsigned round = 0; round < UDP_RECV_ROUNDS && n == 0; round++) {
@@ -260,22 +380,13 @@ int udp_recv_batch(int fd, struct pool *pool, struct batch *b, unsigned max)
 			if (!p)
 				break;
 			s.pk[k] = p;
-			s.iov[k].iov_base = p->buf;
-			s.iov[k].iov_len = sizeof(p->buf);
-			memset(&s.m[k], 0, sizeof(s.m[k]));
-			s.m[k].msg_hdr.msg_name = &s.name[k];
-			s.m[k].msg_hdr.msg_namelen = sizeof(s.name[k]);
-			s.m[k].msg_hdr.msg_iov = &s.iov[k];
-			s.m[k].msg_hdr.msg_iovlen = 1;
-			s.m[k].msg_hdr.msg_control = s.ctrl[k].buf;
-			s.m[k].msg_hdr.msg_controllen = sizeof(s.ctrl[k].buf);
+			recv_msg_init(&s, k, p->buf, sizeof(p->buf));
 		}
 		if (k == 0)
 			return -ENOBUFS;
 
-		do
-			r = recvmmsg(fd, s.m, k, MSG_DONTWAIT, NULL);
-		while (r < 0 && errno == EINTR);
+		r = recvmmsg_nointr(fd, &s, k);
+		st->recv_calls++;
 		if (r < 0) {
 			int err = errno;
 
@@ -286,11 +397,16 @@ int udp_recv_batch(int fd, struct pool *pool, struct batch *b, unsigned max)
 
 		for (unsigned i = 0; i < k; i++) {
 			struct pkt *p = s.pk[i];
+			int gro;
 
-			if (i >= (unsigned)r ||
-			    (s.m[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-			    !endpoint_from_msg(&p->ep, &s.m[i].msg_hdr)) {
+			if (i >= (unsigned)r) {
 				pool_put(pool, p);
+				continue;
+			}
+			if ((s.m[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    !endpoint_from_msg(&p->ep, &gro, &s.m[i].msg_hdr)) {
+				pool_put(pool, p);
+				st->rx_dropped++;
 				continue;
 			}
 			p->off = 0;
@@ -303,18 +419,170 @@ int udp_recv_batch(int fd, struct pool *pool, struct batch *b, unsigned max)
 		if ((unsigned)r < k)
 			break;	/* the queue is empty */
 	}
+	st->received += n;
 	return (int)n;
 }
 
+int udp_recv_batch(int fd, struct pool *pool, struct batch *b, unsigned max)
+{
+	struct udp_stats unused = { 0 };
+	unsigned room = BATCH_MAX - b->n;
+
+	if (max > room)
+		max = room;
+	if (max == 0)
+		return 0;
+	return recv_direct(fd, pool, b, max, &unused);
+}
+
+/* Hand out up to max segments from the ring, copied into pool packets.
+ * Sets *dry when the pool ran out first. A slot is passed as soon as its
+ * last segment is out, so [next, count) is exactly what is pending. */
+static unsigned ring_drain(struct udp_gro_ring *g, struct pool *pool,
+			   struct batch *b, unsigned max, struct udp_stats *st,
+			   bool *dry)
+{
+	unsigned n = 0;
+
+	while (g->next < g->count && n < max) {
+		struct gro_slot *sl = &g->slot[g->next];
+		uint32_t seg = sl->len - sl->done;
+		struct pkt *p = NULL;
+
+		if (seg > sl->seg)
+			seg = sl->seg;
+		if (seg > sizeof(p->buf)) {
+			/* Larger than any datagram udp_recv_batch takes. */
+			st->rx_dropped++;
+		} else if (seg) {
+			p = pool_get(pool);
+			if (!p) {
+				*dry = true;
+				break;
+			}
+			memcpy(p->buf, g->buf[g->next] + sl->done, seg);
+			p->off = 0;
+			p->len = seg;
+			p->ep = sl->ep;
+			p->peer = NULL;
+			p->next = NULL;
+			b->p[b->n++] = p;
+			n++;
+		}
+		sl->done += seg;
+		if (sl->done >= sl->len)
+			g->next++;
+	}
+	if (g->next == g->count)
+		g->next = g->count = 0;
+	return n;
+}
+
+/* Receive into the (empty) ring; the number of datagrams, 0 when nothing
+ * is pending, or -errno. */
+static int ring_fill(struct udp_gro_ring *g, int fd, unsigned want,
+		     struct udp_stats *st)
+{
+	struct udp_msgs s;
+	int r;
+
+	if (want > UDP_GRO_SLOTS)
+		want = UDP_GRO_SLOTS;
+	for (unsigned k = 0; k < want; k++)
+		recv_msg_init(&s, k, g->buf[k], sizeof(g->buf[k]));
+	r = recvmmsg_nointr(fd, &s, want);
+	st->recv_calls++;
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+
+	for (unsigned i = 0; i < (unsigned)r; i++) {
+		struct gro_slot *sl = &g->slot[i];
+		uint32_t len = s.m[i].msg_len;
+		int gro;
+
+		sl->len = sl->done = 0;	/* an empty slot is skipped */
+		if ((s.m[i].msg_hdr.msg_flags & MSG_TRUNC) || len == 0 ||
+		    !endpoint_from_msg(&sl->ep, &gro, &s.m[i].msg_hdr)) {
+			st->rx_dropped++;
+			continue;
+		}
+		sl->len = len;
+		sl->seg = gro > 0 && (uint32_t)gro < len ? (uint32_t)gro : len;
+		if (sl->seg < len) {
+			st->gro_msgs++;
+			st->gro_segs += (len + sl->seg - 1) / sl->seg;
+		}
+	}
+	g->next = 0;
+	g->count = (unsigned)r;
+	return r;
+}
+
+int udp_recv(struct udp *u, int which, struct pool *pool, struct batch *b,
+	     unsigned max)
+{
+	unsigned i = udp_index(which), room = BATCH_MAX - b->n, n = 0;
+	int fd = i ? u->fd6 : u->fd4;
+	struct udp_stats *st = &u->stats[i];
+	struct udp_gro_ring *g = u->ring[i];
+	bool dry = false;
+
+	if (which != IP_V4 && which != IP_V6)
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	if (max > room)
+		max = room;
+	if (max == 0)
+		return 0;
+	if (!u->gro[i])
+		return recv_direct(fd, pool, b, max, st);
+	if (!u->gro_on[i]) {
+		if (set_int(fd, SOL_UDP, UDP_GRO, 1) != 0) {
+			u->gro[i] = false;	/* worked at open; be safe */
+			return recv_direct(fd, pool, b, max, st);
+		}
+		u->gro_on[i] = true;
+	}
+
+	n = ring_drain(g, pool, b, max, st, &dry);
+	/* As in recv_direct: another round only while all was dropped. */
+	for (unsigned round = 0; round < UDP_RECV_ROUNDS && n == 0 && !dry &&
+				 g->count == 0; round++) {
+		int r = ring_fill(g, fd, max, st);
+
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		n += ring_drain(g, pool, b, max, st, &dry);
+		if ((unsigned)r < max)
+			break;	/* the queue is empty */
+	}
+	st->received += n;
+	if (n == 0 && dry)
+		return -ENOBUFS;
+	return (int)n;
+}
+
+bool udp_pending(const struct udp *u, int which)
+{
+	const struct udp_gro_ring *g = u->ring[udp_index(which)];
+
+	return g && g->next < g->count;
+}
+
+/* Name and control messages of a datagram (or, with gso_size, of a run of
+ * datagrams of that size) to ep. */
 static void endpoint_to_msg(struct msghdr *mh, union sockaddr_inet *a,
-			    union udp_cmsg *cb, const struct wg_endpoint *ep)
+			    union udp_cmsg *cb, const struct wg_endpoint *ep,
+			    uint16_t gso_size)
 {
 	struct cmsghdr *cm = &cb->align;
+	size_t used = 0;
 
 	memset(a, 0, sizeof(*a));
 	mh->msg_name = a;
-	mh->msg_control = NULL;
-	mh->msg_controllen = 0;
 	if (ep->family == IP_V4) {
 		a->in4.sin_family = AF_INET;
 		a->in4.sin_port = htons(ep->port);
@@ -327,33 +595,45 @@ static void endpoint_to_msg(struct msghdr *mh, union sockaddr_inet *a,
 		memcpy(&a->in6.sin6_addr, ep->addr, 16);
 		mh->msg_namelen = sizeof(a->in6);
 	}
-	if (ep->src_family != ep->family)
-		return;
 
-	/* Only the source address: the outgoing interface is left to
-	 * routing (and to the destination's scope id for link-local), as the
-	 * kernel driver does, so policy routing and route changes apply. */
 	memset(cb, 0, sizeof(*cb));
-	mh->msg_control = cb->buf;
-	if (ep->family == IP_V4) {
+	/* The source address and the interface it was learned on. The
+	 * kernel driver drops a sticky source as soon as the route to the
+	 * peer leaves through another interface; pinning the interface here
+	 * gets the same effect: if that link went down or no longer routes
+	 * to the peer, the send fails, the source is forgotten and the
+	 * packet goes out wherever routing says. */
+	if (ep->src_family == ep->family && ep->family == IP_V4) {
 		struct in_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi_spec_dst, ep->src_addr, 4);
+		pi.ipi_ifindex = (int)ep->src_ifindex;
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-	} else {
+		used = CMSG_SPACE(sizeof(pi));
+	} else if (ep->src_family == ep->family) {
 		struct in6_pktinfo pi = { 0 };
 
 		memcpy(&pi.ipi6_addr, ep->src_addr, 16);
+		pi.ipi6_ifindex = ep->src_ifindex;
 		cm->cmsg_level = IPPROTO_IPV6;
 		cm->cmsg_type = IPV6_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		used = CMSG_SPACE(sizeof(pi));
 	}
+	if (gso_size) {
+		cm = (struct cmsghdr *)(void *)(cb->buf + used);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(gso_size));
+		memcpy(CMSG_DATA(cm), &gso_size, sizeof(gso_size));
+		used += CMSG_SPACE(sizeof(gso_size));
+	}
+	mh->msg_control = used ? cb->buf : NULL;
+	mh->msg_controllen = used;
 }
 
 static void forget_source(struct wg_endpoint *ep)
@@ -363,62 +643,180 @@ static void forget_source(struct wg_endpoint *ep)
 	memset(ep->src_addr, 0, sizeof(ep->src_addr));
 }
 
-/* How the kernel refuses a source address that is no longer ours: IPv6
- * says EINVAL, IPv4 ENETUNREACH or EINVAL (by kernel version), binding an
- * address that is not there EADDRNOTAVAIL. */
-static bool source_refused(int err)
+static bool has_source(const struct wg_endpoint *ep)
 {
-	return err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH;
+	return ep->src_family == ep->family;
 }
 
-/* Send s->m[0..k) on fd. Returns the number sent, adds failures to *lost. */
-static int send_msgs(int fd, struct udp_msgs *s, unsigned k, uint64_t *lost)
+/* One GSO message may carry a and b: same destination, same source. */
+static bool same_flow(const struct wg_endpoint *a, const struct wg_endpoint *b)
 {
-	unsigned i = 0;
+	size_t n = a->family == IP_V6 ? 16 : 4;
+
+	if (a->family != b->family || a->port != b->port ||
+	    a->scope_id != b->scope_id || memcmp(a->addr, b->addr, n) != 0 ||
+	    has_source(a) != has_source(b))
+		return false;
+	return !has_source(a) || memcmp(a->src_addr, b->src_addr, n) == 0;
+}
+
+/* How the kernel refuses a source address that is no longer ours: IPv6
+ * says EINVAL, IPv4 ENETUNREACH or EINVAL (by kernel version), binding an
+ * address that is not there EADDRNOTAVAIL; a pinned interface that is down
+ * or gone ENETDOWN/ENODEV, one that no longer routes to the peer
+ * ENETUNREACH. */
+static bool source_refused(int err)
+{
+	return err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH ||
+	       err == ENETDOWN || err == ENODEV;
+}
+
+/* Messages from slot k on for packets pk[j..npk): runs of one flow and
+ * one length (the last may be shorter) become one GSO message when gso;
+ * packets before single_until go alone whatever gso says. Returns the
+ * message count. Messages never outnumber packets, so slot k <= j and
+ * rebuilding the tail in place is safe. */
+static unsigned build_msgs(struct udp_msgs *s, unsigned k, unsigned j, bool gso,
+			   unsigned single_until)
+{
+	while (j < s->npk) {
+		const struct pkt *p = s->pk[j];
+		struct msghdr *mh = &s->m[k].msg_hdr;
+		size_t total = p->len;
+		unsigned n = 1;
+
+		if (gso && j >= single_until && p->len > 0) {
+			while (j + n < s->npk && n < UDP_GSO_MAX_SEGS) {
+				const struct pkt *q = s->pk[j + n];
+
+				if (q->len == 0 || q->len > p->len ||
+				    total + q->len > UDP_GSO_MAX_BYTES ||
+				    !same_flow(&p->ep, &q->ep))
+					break;
+				total += q->len;
+				n++;
+				if (q->len < p->len)
+					break;	/* a shorter one ends the run */
+			}
+		}
+		memset(&s->m[k], 0, sizeof(s->m[k]));
+		mh->msg_iov = &s->iov[j];
+		mh->msg_iovlen = n;
+		endpoint_to_msg(mh, &s->name[k], &s->ctrl[k], &p->ep,
+				n > 1 ? (uint16_t)p->len : 0);
+		s->first[k] = (uint8_t)j;
+		s->nseg[k] = (uint8_t)n;
+		k++;
+		j += n;
+	}
+	return k;
+}
+
+static void gso_disable(struct udp *u, unsigned fi, int err)
+{
+	u->gso[fi] = false;
+	log_info("UDP GSO off on the IPv%c socket: the kernel refused a "
+		 "segmented send (%s)", fi ? '6' : '4', strerror(err));
+}
+
+/* Send s->m[0..k) on the socket fi. Returns the number of datagrams sent,
+ * adds failures to *lost. A GSO message the kernel refuses is unfolded
+ * into one message per datagram. On EIO (no checksum offload on the
+ * route, xfrm) or EINVAL without a sticky source, GSO is at fault and goes
+ * off for the socket. EINVAL with a source may be a stale address, so the
+ * first unfolded datagram decides: if it goes out with its source, GSO
+ * was the problem. EMSGSIZE (newer kernels' word, where older ones said
+ * EINVAL, for a segment larger than the path MTU) only unfolds. */
+static int send_msgs(struct udp *u, unsigned fi, int fd, struct udp_msgs *s,
+		     unsigned k, uint64_t *lost)
+{
+	struct udp_stats *st = &u->stats[fi];
+	unsigned i = 0, probe = UINT_MAX;
 	int sent = 0;
 
 	while (i < k) {
 		struct msghdr *mh = &s->m[i].msg_hdr;
+		struct pkt *first = s->pk[s->first[i]];
 		int r, err;
 
 		/* A failure after the first message comes back as a short
 		 * count; the next call then fails on that message. */
 		r = sendmmsg(fd, &s->m[i], k - i, MSG_DONTWAIT);
+		st->send_calls++;
 		if (r > 0) {
-			i += (unsigned)r;
-			sent += r;
+			unsigned end = i + (unsigned)r;
+
+			for (unsigned m = i; m < end; m++) {
+				sent += s->nseg[m];
+				if (s->nseg[m] > 1) {
+					st->gso_msgs++;
+					st->gso_segs += s->nseg[m];
+				}
+			}
+			if (probe >= i && probe < end) {
+				if (has_source(&s->pk[s->first[probe]]->ep) &&
+				    u->gso[fi]) {
+					gso_disable(u, fi, EINVAL);
+					if (end < k)
+						k = build_msgs(s, end, s->first[end],
+							       false, 0);
+				}
+				probe = UINT_MAX;
+			}
+			i = end;
 			continue;
 		}
-		err = r < 0 ? errno : EIO;
+		err = r < 0 ? errno : EAGAIN;	/* 0 sent: treat as full */
 		if (err == EINTR)
 			continue;
-		if (mh->msg_controllen && source_refused(err)) {
+		if (s->nseg[i] > 1 &&
+		    (err == EIO || err == EINVAL || err == EMSGSIZE ||
+		     (has_source(&first->ep) && source_refused(err)))) {
+			st->gso_failed++;
+			if (err == EIO || (err == EINVAL && !has_source(&first->ep))) {
+				gso_disable(u, fi, err);
+				k = build_msgs(s, i, s->first[i], false, 0);
+				continue;
+			}
+			/* EMSGSIZE: segments too large for the path (the
+			 * kernel fragments them when they go alone); a
+			 * refused source: the per-datagram path handles it.
+			 * EINVAL with a source is either: probe. */
+			k = build_msgs(s, i, s->first[i], u->gso[fi],
+				       s->first[i] + s->nseg[i]);
+			if (err == EINVAL)
+				probe = i;
+			continue;
+		}
+		if (s->nseg[i] == 1 && mh->msg_controllen && source_refused(err)) {
 			/* The sticky source is gone (address removed, route
 			 * changed): once more, letting the kernel choose. */
-			forget_source(&s->pk[i]->ep);
-			mh->msg_control = NULL;
-			mh->msg_controllen = 0;
+			forget_source(&first->ep);
+			endpoint_to_msg(mh, &s->name[i], &s->ctrl[i], &first->ep, 0);
 			continue;
 		}
 		if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
 			/* Full: the rest would fail the same way. */
-			*lost += k - i;
+			while (i < k)
+				*lost += s->nseg[i++];
 			break;
 		}
-		(*lost)++;	/* this datagram only (unreachable, too big ...) */
+		*lost += s->nseg[i];	/* unreachable, too big ... */
 		i++;
 	}
+	st->sent += (uint64_t)sent;
 	return sent;
 }
 
-static int send_family(int fd, uint8_t family, struct batch *b,
+static int send_family(struct udp *u, uint8_t family, struct batch *b,
 		       struct udp_msgs *s, uint64_t *lost)
 {
-	unsigned k = 0;
+	unsigned fi = udp_index(family), k;
+	int fd = fi ? u->fd6 : u->fd4;
 
+	s->npk = 0;
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pkt *p = b->p[i];
-		struct msghdr *mh = &s->m[k].msg_hdr;
 
 		if (p->ep.family != family)
 			continue;
@@ -426,15 +824,14 @@ static int send_family(int fd, uint8_t family, struct batch *b,
 			(*lost)++;
 			continue;
 		}
-		memset(&s->m[k], 0, sizeof(s->m[k]));
-		s->iov[k].iov_base = pkt_data(p);
-		s->iov[k].iov_len = p->len;
-		mh->msg_iov = &s->iov[k];
-		mh->msg_iovlen = 1;
-		endpoint_to_msg(mh, &s->name[k], &s->ctrl[k], &p->ep);
-		s->pk[k++] = p;
+		s->iov[s->npk].iov_base = pkt_data(p);
+		s->iov[s->npk].iov_len = p->len;
+		s->pk[s->npk++] = p;
 	}
-	return k ? send_msgs(fd, s, k, lost) : 0;
+	if (s->npk == 0)
+		return 0;
+	k = build_msgs(s, 0, 0, u->gso[fi], 0);
+	return send_msgs(u, fi, fd, s, k, lost);
 }
 
 int udp_send_batch(struct udp *u, struct batch *b, uint64_t *dropped)
@@ -444,8 +841,8 @@ int udp_send_batch(struct udp *u, struct batch *b, uint64_t *dropped)
 	int sent;
 
 	/* Grouped by family: one sendmmsg run per socket. */
-	sent = send_family(u->fd4, IP_V4, b, &s, &lost);
-	sent += send_family(u->fd6, IP_V6, b, &s, &lost);
+	sent = send_family(u, IP_V4, b, &s, &lost);
+	sent += send_family(u, IP_V6, b, &s, &lost);
 	for (unsigned i = 0; i < b->n; i++) {
 		uint8_t f = b->p[i]->ep.family;
 
