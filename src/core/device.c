@@ -49,6 +49,7 @@ int device_init(struct device *d, const struct device_ops *ops,
 	allowedips_init(&d->allowedips);
 	cookie_checker_init(&d->cookie_checker, NULL);
 	d->ops.random(d->ops.ctx, d->hash_key, sizeof(d->hash_key));
+	d->ops.random(d->ops.ctx, &d->jitter_state, sizeof(d->jitter_state));
 	d->ops.random(d->ops.ctx, rkey, sizeof(rkey));
 	d->ratelimiter = malloc(sizeof(*d->ratelimiter));
 	d->hash_mask = 63;

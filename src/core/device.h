@@ -83,6 +83,7 @@ struct device {
 	struct peer **hash;
 	size_t hash_mask;
 	uint8_t hash_key[16];
+	uint64_t jitter_state;	/* timer jitter generator (timers.c) */
 	struct peer **heap;
 	size_t heap_len, heap_cap;
 	uint64_t next_peer_id;

@@ -4,12 +4,21 @@
 #include "core/device.h"
 #include "core/peer.h"
 
+/* Timer jitter only has to keep peers from acting in lockstep; it runs on
+ * the data path (timers_data_sent), so it comes from a cheap generator
+ * seeded once from the device's randomness, not from a syscall. */
 static wg_time_t jitter(struct peer *peer)
 {
-	uint32_t r;
+	uint64_t *s = &peer->dev->jitter_state;
+	uint64_t z;
 
-	peer->dev->ops.random(peer->dev->ops.ctx, &r, sizeof(r));
-	return (wg_time_t)(r % (REKEY_TIMEOUT_JITTER_MAX_MS + 1)) * NSEC_PER_MSEC;
+	/* splitmix64 */
+	*s += 0x9e3779b97f4a7c15ULL;
+	z = *s;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return (wg_time_t)(z % (REKEY_TIMEOUT_JITTER_MAX_MS + 1)) * NSEC_PER_MSEC;
 }
 
 static inline const struct protocol_times *times(const struct peer *peer)
