@@ -82,13 +82,13 @@ dpids=$(ip netns pids "${T_NSOF[c]}" | xargs)
 note "daemon processes in c: ${dpids:-none}"
 check "the daemon runs in the background after wg-quick up" test -n "$dpids"
 check "$IF_C is a TUN device (not the kernel's WireGuard)" \
-    eval "on c ip -d link show '$IF_C' | grep >/dev/nullw tun"
+    eval "on c ip -d link show '$IF_C' | grep -w tun >/dev/null"
 check "wg-quick set up IPv4 policy routing (suppress_prefixlength 0)" \
     eval "on c ip rule | grep >/dev/null suppress_prefixlength"
 check "wg-quick set up IPv6 policy routing (suppress_prefixlength 0)" \
     eval "on c ip -6 rule | grep >/dev/null suppress_prefixlength"
 check "wg-quick installed its nft table" eval "on c nft list ruleset | grep >/dev/null 'wg-quick-$IF_C'"
-fwmark=$(on c wg show "$IF_C" fwmark)
+fwmark=$(wg_show c "$IF_C" fwmark)
 check "the daemon reports the fwmark wg-quick set ($fwmark)" test "$fwmark" != off -a -n "$fwmark"
 
 check "ping c -> s over IPv4 through the full tunnel (<= 10 s)" wait_ping c 10.77.0.2 10
