@@ -144,6 +144,8 @@ void device_queue_tun(struct device *d, struct pkt *k);
 
 /* send.c */
 void send_handshake_initiation(struct peer *p, bool is_retry);
+/* Add macs to the handshake message in k, count and queue it to the peer. */
+void send_handshake_message(struct peer *p, struct pkt *k, uint32_t len);
 void send_keepalive(struct peer *p);
 void send_staged_packets(struct peer *p);
 

@@ -1,5 +1,6 @@
 /* endpoint.c - comparing, formatting and parsing numeric UDP endpoints. */
 #include "core/endpoint.h"
+#include "core/parse.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -54,33 +55,13 @@ void endpoint_format(const struct wg_endpoint *e, char out[ENDPOINT_STR_MAX])
 		memcpy(out, tmp, (size_t)n + 1);
 }
 
-/* Decimal digits only, no sign, value in [min, max]. */
-static bool parse_uint(const char *s, size_t len, uint32_t min, uint32_t max,
-		       uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 10)
-		return false;
-	for (i = 0; i < len; ++i) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v < min || v > max)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 /* A scope is an interface index or, link-local addresses being tied to an
  * interface, its name. */
 static bool parse_scope(const char *s, size_t len, uint32_t *scope)
 {
 	char name[IF_NAMESIZE];
 
-	if (parse_uint(s, len, 1, UINT32_MAX, scope))
+	if (parse_decimal32(s, len, 1, UINT32_MAX, scope))
 		return true;
 	if (len == 0 || len >= sizeof(name) || memchr(s, '\0', len))
 		return false;
@@ -140,7 +121,7 @@ bool endpoint_parse(struct wg_endpoint *e, const char *s, size_t len)
 			return false;
 		r.family = IP_V4;
 	}
-	if (!parse_uint(colon + 1, (size_t)(s + len - colon - 1), 1, 65535,
+	if (!parse_decimal32(colon + 1, (size_t)(s + len - colon - 1), 1, 65535,
 			&port))
 		return false;
 	r.port = (uint16_t)port;

@@ -88,6 +88,17 @@ void peer_expire_current_keypair(struct peer *p)
 		kp->send_counter = REJECT_AFTER_MESSAGES;
 }
 
+uint32_t peer_new_handshake_index(struct peer *p)
+{
+	struct device *d = p->dev;
+
+	if (p->hs_indexed)
+		index_table_remove(&d->index, p->hs.local_index);
+	p->hs_indexed = true;
+	return index_table_insert(&d->index, INDEX_HANDSHAKE, p, NULL,
+				  d->ops.random, d->ops.ctx);
+}
+
 void peer_clear_handshake(struct peer *p)
 {
 	if (p->hs_indexed) {

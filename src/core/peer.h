@@ -73,6 +73,9 @@ void peer_clear_keypairs(struct peer *p);
 /* Expire current keypairs so the next send starts a new handshake (our
  * key changed), without dropping sessions still being received on. */
 void peer_expire_current_keypair(struct peer *p);
+/* A fresh index for a new handshake message, replacing the previous
+ * handshake's index (the table has room: reserved when the peer was added). */
+uint32_t peer_new_handshake_index(struct peer *p);
 /* Forget the in-flight handshake (and its index). */
 void peer_clear_handshake(struct peer *p);
 

@@ -254,11 +254,8 @@ static void handle_initiation(struct device *d, struct pkt *k)
 	update_endpoint(p, k);
 	p->rx_bytes += k->len;
 
-	if (p->hs_indexed)
-		index_table_remove(&d->index, p->hs.local_index);
-	uint32_t idx = index_table_insert(&d->index, INDEX_HANDSHAKE, p, NULL,
-					  d->ops.random, d->ops.ctx);
-	p->hs_indexed = true;
+	uint32_t idx = peer_new_handshake_index(p);
+
 	if (!noise_handshake_create_response(&resp, &p->hs, &d->local, idx,
 					     &d->nops)) {
 		peer_clear_handshake(p);
@@ -267,16 +264,8 @@ static void handle_initiation(struct device *d, struct pkt *k)
 	/* The initiation is consumed: its buffer carries the response. */
 	memcpy(k->buf, &resp, sizeof(resp));
 	crypto_wipe(&resp, sizeof(resp));
-	k->off = 0;
-	k->len = sizeof(resp);
-	cookie_add_mac_to_packet(k->buf, k->len, &p->cookie, d->now);
-	k->ep = p->endpoint;
-	k->peer = p;
-	p->tx_bytes += k->len;
-	timers_any_authenticated_packet_traversal(p);
-	timers_any_authenticated_packet_sent(p);
 	timers_any_authenticated_packet_received(p);
-	device_queue_udp(d, k);
+	send_handshake_message(p, k, sizeof(resp));
 	begin_session(p);
 }
 

@@ -36,11 +36,7 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 	p->last_sent_handshake = d->now;
 	p->have_sent_handshake = true;
 
-	if (p->hs_indexed)
-		index_table_remove(&d->index, p->hs.local_index);
-	uint32_t idx = index_table_insert(&d->index, INDEX_HANDSHAKE, p, NULL,
-					  d->ops.random, d->ops.ctx);
-	p->hs_indexed = true;
+	uint32_t idx = peer_new_handshake_index(p);
 
 	msg = (struct message_handshake_initiation *)k->buf;
 	if (!noise_handshake_create_initiation(msg, &p->hs, &d->local, idx,
@@ -50,15 +46,22 @@ void send_handshake_initiation(struct peer *p, bool is_retry)
 		pool_put(d->pool, k);
 		return;
 	}
+	timers_handshake_initiated(p);
+	send_handshake_message(p, k, sizeof(*msg));
+}
+
+void send_handshake_message(struct peer *p, struct pkt *k, uint32_t len)
+{
+	struct device *d = p->dev;
+
 	k->off = 0;
-	k->len = sizeof(*msg);
+	k->len = len;
 	cookie_add_mac_to_packet(k->buf, k->len, &p->cookie, d->now);
 	k->ep = p->endpoint;
 	k->peer = p;
 	p->tx_bytes += k->len;
 	timers_any_authenticated_packet_traversal(p);
 	timers_any_authenticated_packet_sent(p);
-	timers_handshake_initiated(p);
 	device_queue_udp(d, k);
 }
 

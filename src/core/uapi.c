@@ -2,6 +2,7 @@
  * parser for "set" bodies that drives a device through callbacks, and the
  * formatters for "get" replies. */
 #include "core/uapi.h"
+#include "core/parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,25 +70,6 @@ static bool is_device_key(enum uapi_key k)
 	       k == KEY_FWMARK || k == KEY_REPLACE_PEERS;
 }
 
-/* Unsigned decimal, digits only (no sign, no spaces), at most max. */
-static bool parse_u32(const char *s, size_t len, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 10)
-		return false;
-	for (i = 0; i < len; ++i) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 static bool is_true(const char *s, size_t len)
 {
 	return len == 4 && memcmp(s, "true", 4) == 0;
@@ -119,7 +101,8 @@ static bool parse_allowed_ip(const char *s, size_t len, enum ip_family *family,
 		*family = IP_V6;
 	else
 		return false;
-	if (!parse_u32(slash + 1, blen, *family == IP_V4 ? 32 : 128, &bits))
+	if (!parse_decimal32(slash + 1, blen, 0, *family == IP_V4 ? 32 : 128,
+			     &bits))
 		return false;
 	*cidr = (uint8_t)bits;
 	return true;
@@ -166,11 +149,11 @@ static int set_line(const char *key, size_t klen, const char *val, size_t vlen,
 		crypto_wipe(bytes, sizeof(bytes));
 		return ret;
 	case KEY_LISTEN_PORT:
-		if (!parse_u32(val, vlen, 65535, &n))
+		if (!parse_decimal32(val, vlen, 0, 65535, &n))
 			return EINVAL;
 		return CALL(listen_port, (uint16_t)n);
 	case KEY_FWMARK:
-		if (!parse_u32(val, vlen, UINT32_MAX, &n))
+		if (!parse_decimal32(val, vlen, 0, UINT32_MAX, &n))
 			return EINVAL;
 		return CALL(fwmark, n);
 	case KEY_REPLACE_PEERS:
@@ -197,7 +180,7 @@ static int set_line(const char *key, size_t klen, const char *val, size_t vlen,
 			return EINVAL;
 		return CALL(peer_endpoint, &ep);
 	case KEY_PERSISTENT_KEEPALIVE:
-		if (!parse_u32(val, vlen, 65535, &n))
+		if (!parse_decimal32(val, vlen, 0, 65535, &n))
 			return EINVAL;
 		return CALL(peer_persistent_keepalive, (uint16_t)n);
 	case KEY_REPLACE_ALLOWED_IPS:

@@ -3,6 +3,7 @@
  * straight to the output and its header is slotted in front of them when
  * the section ends; the device header likewise goes in front of the peers. */
 #include "core/wgconf.h"
+#include "core/parse.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -128,27 +129,6 @@ static bool equal_nocase(const char *s, size_t len, const char *word)
 	return true;
 }
 
-/* Decimal digits only, at most max. */
-static bool parse_dec(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 20)
-		return false;
-	for (i = 0; i < len; ++i) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		if (v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool parse_fwmark(const char *s, size_t len, uint32_t *mark)
 {
 	uint64_t v = 0;
@@ -174,7 +154,7 @@ static bool parse_fwmark(const char *s, size_t len, uint32_t *mark)
 		*mark = (uint32_t)v;
 		return true;
 	}
-	if (!parse_dec(s, len, UINT32_MAX, &v))
+	if (!parse_decimal(s, len, 0, UINT32_MAX, &v))
 		return false;
 	*mark = (uint32_t)v;
 	return true;
@@ -348,7 +328,7 @@ static int allowed_ips(struct parser *p, const char *v, size_t vlen)
 		else
 			goto bad;
 		cidr = af == AF_INET ? 32 : 128;
-		if (slash && !parse_dec(slash + 1, ilen - hlen - 1, cidr, &cidr))
+		if (slash && !parse_decimal(slash + 1, ilen - hlen - 1, 0, cidr, &cidr))
 			goto bad;
 		if (!inet_ntop(af, ip, text, sizeof(text)))
 			goto bad;
@@ -444,7 +424,7 @@ static int key_value(struct parser *p, const char *k, size_t klen,
 			return bad_key(p, "PrivateKey", "genkey");
 		return 0;
 	case K_LISTEN_PORT:
-		if (!parse_dec(v, vlen, 65535, &n))
+		if (!parse_decimal(v, vlen, 0, 65535, &n))
 			return fail(p, p->line, "ListenPort must be a number "
 				    "from 0 to 65535 (0: any free port)");
 		p->listen_port = (uint16_t)n;
@@ -469,7 +449,7 @@ static int key_value(struct parser *p, const char *k, size_t klen,
 	case K_PERSISTENT_KEEPALIVE:
 		if (equal_nocase(v, vlen, "off"))
 			n = 0;
-		else if (!parse_dec(v, vlen, 65535, &n))
+		else if (!parse_decimal(v, vlen, 0, 65535, &n))
 			return fail(p, p->line, "PersistentKeepalive must be "
 				    "a number of seconds from 0 to 65535, or "
 				    "\"off\"");
