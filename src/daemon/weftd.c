@@ -16,6 +16,7 @@
 #include "crypto/ct.h"
 #include "daemon/daemon.h"
 #include "os/linux/log.h"
+#include "os/linux/unixsock.h"
 
 #ifndef WEFT_VERSION
 #define WEFT_VERSION "0.1.0"
@@ -140,7 +141,9 @@ int main(int argc, char *argv[])
 
 	if (!foreground)
 		ready_fd = daemonize();
-	log_init(argv[optind], false, level);
+	/* Log lines carry the interface name, unless the name is the error. */
+	log_init(uapi_ifname_valid(argv[optind]) ? argv[optind] : "weftd", false,
+		 level);
 
 	dm = calloc(1, sizeof(*dm));
 	if (!dm) {
