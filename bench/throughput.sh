@@ -1,31 +1,54 @@
 #!/usr/bin/env bash
 # throughput.sh - weftd against wireguard-go on this machine, in one run:
 # TCP throughput (iperf3, 1 and 4 streams), ping RTT, the daemons' CPU use,
-# and memory (idle, and with 1000 peers).  A markdown report goes to stdout
-# and to RESULTS_DIR.
+# throughput under a flood of garbage, and memory (idle, and with 1000
+# peers).  A markdown report goes to stdout and to RESULTS_DIR.
 #
 # Systems (each between two fresh namespaces a -> b joined by one veth;
 # iperf3 client in a, server in b, so a encrypts and b decrypts; inner MTU
 # 1420 everywhere, the raw veth too):
 #   raw          the veth alone, no VPN (ceiling of this box)
 #   wggo         wireguard-go <-> wireguard-go (the yardstick)
-#   weftd        weftd <-> weftd
+#   weftd        weftd <-> weftd, every data-plane technique on
 #   weftd-wggo   weftd sends, wireguard-go receives
 #   wggo-weftd   wireguard-go sends, weftd receives
+# and weftd <-> weftd with techniques switched off (the environment below
+# is given to both daemons and checked in /proc/PID/environ):
+#   weftd-plain  WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1 WEFT_NO_UDP_GSO=1
+#                WEFT_NO_UDP_GRO=1 WEFT_AEAD=libsodium: the batched baseline
+#   weftd-gso    WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1 WEFT_NO_UDP_GRO=1
+#                (UDP GSO on)
+#   weftd-udp    WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1 (UDP GSO + GRO on)
+#   weftd-tso    WEFT_NO_TUN_GRO=1 (TUN offload: TSO/USO reads; no
+#                coalescing on TUN writes)
+#   weftd-sodium WEFT_AEAD=libsodium, everything else on
+# (gso, udp and tso leave the AEAD to weftd, which measures both backends
+# at start; weftd vs weftd-sodium shows what that choice is worth.)
+#
+# Flood: for the FLOOD_SYSTEMS among SYSTEMS, one more single-stream run
+# while bench/tools/udpflood sends FLOOD_PPS garbage datagrams of
+# FLOOD_SIZE bytes from namespace a to the receiving daemon's UDP port
+# (an unknown source to it), for the iperf3 run's length + 2 s.
 #
 # Knobs (environment):
 #   WEFTD=build/weftd   the daemon (WEFTD=wireguard-go checks the harness)
-#   SYSTEMS="raw wggo weftd weftd-wggo wggo-weftd"
+#   SYSTEMS="raw wggo weftd weftd-plain weftd-wggo wggo-weftd"
+#   SYSTEMS=all or TECHNIQUES=1   every system above
 #   ROUNDS=3            each round runs every system once; even rounds run
 #                       them (and the 1x/4x tests) in reverse order, so slow
 #                       drift cancels out; tables show medians over rounds
 #   DURATION=10 OMIT=1  iperf3 -t / -O seconds per test
-#   PINGS=50            pings at 10 ms on the idle tunnel, median reported
+#   PINGS=200           pings at 10 ms on the idle tunnel, median reported
+#   FLOOD=1             the flood test (FLOOD=0 skips it)
+#   FLOOD_SYSTEMS="wggo weftd"  FLOOD_PPS=100000  FLOOD_SIZE=1420
+#   UDPFLOOD=$(dirname $WEFTD)/udpflood   the flood tool (meson builds it)
 #   PEERS=1000          peers in the memory test (MEMORY=0 skips it)
 #   MAX_BG=20 QUIET_WAIT=30   before each system wait up to QUIET_WAIT s for
 #                       the host to be under MAX_BG % of one core busy; a
 #                       row measured on a busier host is flagged "noisy"
-#   RESULTS_DIR=bench/results   throughput-<date>.md is written there
+#   RESULTS_DIR=bench/results   throughput-<date>.md is appended there
+#   ANCHORS_FILE=       a results file of ../shared/bench/anchors.sh
+#                       (results-<date>.md); its latest tables end the report
 #   DAEMON_LOG_LEVEL=error      LOG_LEVEL of the daemons (both honour it)
 #
 # CPU: utime+stime of each daemon's process tree (all threads, and any
@@ -34,37 +57,101 @@
 # Memory: VmRSS of the daemon's process tree.
 #
 # Needs root.  Namespaces, processes and sockets are this run's own (see
-# tests/netns/lib.sh) and are removed on exit, also on failure or Ctrl-C.
+# tests/netns/lib.sh) and are removed on exit, also on failure or Ctrl-C;
+# all traffic, the flood too, stays between this run's namespaces.
+# shellcheck disable=SC2016  # backticks: markdown in printf formats
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -z ${WEFTD:-} ]]; then
     WEFTD=$ROOT/build/weftd
     [[ -x $WEFTD ]] || { echo "throughput: no $WEFTD; build it or set WEFTD (WEFTD=wireguard-go checks the harness)" >&2; exit 1; }
 fi
-SYSTEMS=${SYSTEMS:-raw wggo weftd weftd-wggo wggo-weftd}
+ALL_SYSTEMS="raw wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd weftd-wggo wggo-weftd"
+SYSTEMS=${SYSTEMS:-raw wggo weftd weftd-plain weftd-wggo wggo-weftd}
+TECHNIQUES=${TECHNIQUES:-0}
+[[ $SYSTEMS != all && $TECHNIQUES != 1 ]] || SYSTEMS=$ALL_SYSTEMS
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 OMIT=${OMIT:-1}
-PINGS=${PINGS:-50}
+PINGS=${PINGS:-200}
+FLOOD=${FLOOD:-1}
+FLOOD_SYSTEMS=${FLOOD_SYSTEMS:-wggo weftd}
+FLOOD_PPS=${FLOOD_PPS:-100000}
+FLOOD_SIZE=${FLOOD_SIZE:-1420}
 PEERS=${PEERS:-1000}
 MEMORY=${MEMORY:-1}
 MAX_BG=${MAX_BG:-20}
 QUIET_WAIT=${QUIET_WAIT:-30}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
+ANCHORS_FILE=${ANCHORS_FILE:-}
 export WEFTD WEFT=${WEFT:-wg}
 export DAEMON_LOG_LEVEL=${DAEMON_LOG_LEVEL:-error}   # no logging cost in the numbers
+
+# The environment of each weftd <-> weftd variant (both daemons).
+declare -A VARIANT_ENV=(
+    [weftd]=""
+    [weftd-plain]="WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1 WEFT_NO_UDP_GSO=1 WEFT_NO_UDP_GRO=1 WEFT_AEAD=libsodium"
+    [weftd-gso]="WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1 WEFT_NO_UDP_GRO=1"
+    [weftd-udp]="WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1"
+    [weftd-tso]="WEFT_NO_TUN_GRO=1"
+    [weftd-sodium]="WEFT_AEAD=libsodium"
+)
+declare -A VARIANT_DESC=(
+    [weftd]="everything on: TUN offload (TSO/USO reads) + TUN GRO writes, UDP GSO + GRO, AEAD measured at start"
+    [weftd-plain]="batched baseline: plain TUN reads and writes, no UDP GSO/GRO, libsodium"
+    [weftd-gso]="plain TUN; UDP GSO on send; no UDP GRO"
+    [weftd-udp]="plain TUN; UDP GSO on send and GRO on receive"
+    [weftd-tso]="TUN offload (TSO/USO reads), no TUN GRO; UDP GSO + GRO"
+    [weftd-sodium]="everything on, AEAD forced to libsodium"
+)
+# An inherited WEFT_NO_* or WEFT_AEAD would make every label lie: each
+# variant sets its own.
+for v in WEFT_NO_TUN_OFFLOAD WEFT_NO_TUN_GRO WEFT_NO_UDP_GSO WEFT_NO_UDP_GRO WEFT_AEAD; do
+    if [[ -n ${!v+x} ]]; then
+        echo "throughput: ignoring $v=${!v} from the environment (the systems set their own)" >&2
+        unset "$v"
+    fi
+done
+
 read -ra SYS_LIST <<<"$SYSTEMS"
-TEST_BUDGET=$((ROUNDS * ${#SYS_LIST[@]} * (2 * (DURATION + OMIT) + 60) + PEERS / 5 + 300))
+for s in "${SYS_LIST[@]}"; do
+    [[ " $ALL_SYSTEMS " == *" $s "* ]] || { echo "throughput: unknown system '$s' (known: $ALL_SYSTEMS, or all)" >&2; exit 2; }
+done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ && $DURATION =~ ^[1-9][0-9]*$ && $OMIT =~ ^[0-9]+$ && $PINGS =~ ^[1-9][0-9]*$ ]] \
+    || { echo "ROUNDS, DURATION, PINGS: positive integers; OMIT: an integer" >&2; exit 2; }
+[[ $FLOOD_PPS =~ ^[1-9][0-9]*$ && $FLOOD_SIZE =~ ^[0-9]+$ ]] || { echo "FLOOD_PPS, FLOOD_SIZE: integers" >&2; exit 2; }
+FLOOD_LIST=()
+if [[ $FLOOD == 1 ]]; then
+    for s in $FLOOD_SYSTEMS; do
+        if [[ " ${SYS_LIST[*]} " == *" $s "* && $s != raw ]]; then FLOOD_LIST+=("$s"); fi
+    done
+fi
+FLOOD_SECS=$((DURATION + OMIT + 2))   # the iperf3 run's length + 2 s
+# Seconds per part, measured on the 2-core reference machine with a quiet
+# host: a system (setup, ping, two iperf3 runs, teardown), one flood run,
+# the memory test.  A busy host adds up to QUIET_WAIT s per system.
+EST_SYS=$((2 * (DURATION + OMIT) + 3 + PINGS / 100))
+EST_FLOOD=$((DURATION + OMIT + 3))
+TEST_BUDGET=$((ROUNDS * (${#SYS_LIST[@]} * (2 * (DURATION + OMIT) + 60 + PINGS / 50) + ${#FLOOD_LIST[@]} * (FLOOD_SECS + 40)) + PEERS / 5 + 300))
 . "$ROOT/tests/netns/lib.sh"
 command -v iperf3 >/dev/null || { echo "throughput: needs iperf3" >&2; exit 77; }
-[[ $ROUNDS =~ ^[1-9][0-9]*$ && $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS, DURATION: positive integers" >&2; exit 2; }
 lib_init bench
 WGGO=${REF_DAEMON:-}
 [[ -n $WGGO ]] || { echo "throughput: needs wireguard-go as the yardstick" >&2; exit 77; }
+UDPFLOOD=${UDPFLOOD:-$(dirname "$WEFTD")/udpflood}
+FLOOD_NOTE=
+if ((${#FLOOD_LIST[@]})) && [[ ! -x $UDPFLOOD ]]; then
+    FLOOD_NOTE="skipped: no flood tool $UDPFLOOD (meson builds it next to weftd as udpflood; or set UDPFLOOD)"
+    echo "throughput: flood test $FLOOD_NOTE" >&2
+    FLOOD_LIST=()
+fi
+EST_TOTAL=$((ROUNDS * (${#SYS_LIST[@]} * EST_SYS + ${#FLOOD_LIST[@]} * EST_FLOOD) + (MEMORY == 1 ? 10 + PEERS / 200 : 0) + 5))
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
 RES=$WORK/results.tsv
+FRES=$WORK/flood.tsv
 : >"$RES"
+: >"$FRES"
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -122,9 +209,10 @@ wait_quiet() {
         sleep 2
     done
 }
-median() {
-    sort -g | awk '{v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) printf "%.3g\n", v[(NR + 1) / 2];
-        else printf "%.3g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+median() {   # three significant digits; counts (>= 1000) whole
+    sort -g | awk 'function p(x) { if (x >= 1000) printf "%.0f\n", x; else printf "%.3g\n", x }
+        {v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) p(v[(NR + 1) / 2]);
+        else p((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
 # iperf ARGS...: one iperf3 run a -> TARGET, CPU of DAEMONS sampled around
@@ -154,13 +242,15 @@ iperf() {
 # ------------------------------------------------------------- systems
 # setup SYSTEM: hosts a, b with the system's tunnel; sets TARGET, DAEMONS.
 setup() {
-    local abin bbin
+    local abin bbin venv=() pid kv
     case $1 in
         raw)        abin= ;;
         wggo)       abin=$WGGO bbin=$WGGO ;;
-        weftd)      abin=$WEFTD bbin=$WEFTD ;;
         weftd-wggo) abin=$WEFTD bbin=$WGGO ;;
         wggo-weftd) abin=$WGGO bbin=$WEFTD ;;
+        weftd*)     abin=$WEFTD bbin=$WEFTD
+                    [[ -n ${VARIANT_ENV[$1]+x} ]] || die "unknown system $1"
+                    read -ra venv <<<"${VARIANT_ENV[$1]}" ;;
         *) die "unknown system $1" ;;
     esac
     DAEMONS=()
@@ -171,14 +261,61 @@ setup() {
         on b ip link set ul1 mtu "$TUN_MTU"
         TARGET=10.123.1.2
     else
+        A_ENV=("${venv[@]}") B_ENV=("${venv[@]}")
         wg_pair "$abin" "$bbin"
+        A_ENV=() B_ENV=()
         DAEMONS=("${T_DPID[$IF_A]}" "${T_DPID[$IF_B]}")
         TARGET=10.77.0.2
+        # The variant's switches must have reached both daemons.
+        for pid in "${DAEMONS[@]}"; do
+            for kv in "${venv[@]}"; do
+                tr '\0' '\n' <"/proc/$pid/environ" | grep -qxF -- "$kv" \
+                    || die "$1: daemon $pid runs without $kv"
+            done
+        done
     fi
     assert_isolated
 }
 
-# run_system ROUND SYSTEM: measure one system; appends one row to RES.
+# flood ROUND SYSTEM: one single-stream run while udpflood, in a, sends
+# garbage to b's daemon port (its ListenPort in wg_pair); appends a row to
+# FRES.  The flood lasts FLOOD_SECS and is a recorded PID (teardown kills it).
+flood() {
+    local round=$1 sys=$2 pid log=udpflood-r$1 rate sent d0 d1 port=51821 udp=10.123.1.2
+    R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=- rate='' sent='' d0=0 d1=0
+    # A failure here fails the flood row only: the system's row is written.
+    if [[ -z $(on b ss -Hlun "sport = :$port") ]]; then
+        log "$sys: nothing listens on UDP $udp:$port in b; no flood run"
+    else
+        d0=$(udp_drops b)
+        spawn a "$log" "$UDPFLOOD" "$udp" "$port" "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS"
+        pid=$SPAWNED
+        sleep 0.5
+        if kill -0 "$pid" 2>/dev/null; then
+            iperf
+        else
+            log "$sys: udpflood exited at once: $(tail -n 2 "$WORK/$log.log" | tr '\n' ' ')"
+        fi
+        wait_for $((FLOOD_SECS + 5)) gone "$pid" || { log "udpflood $pid overran; killing it"; kill -TERM "$pid" 2>/dev/null || true; }
+        wait "$pid" 2>/dev/null || true
+        d1=$(udp_drops b)
+        # "udpflood: sent N datagrams of S bytes in T s (R/s), F failed"
+        rate=$(sed -n 's/.*(\([0-9]*\)\/s).*/\1/p' "$WORK/$log.log")
+        sent=$(sed -n 's/^udpflood: sent \([0-9]*\) .*/\1/p' "$WORK/$log.log")
+    fi
+    log "round $round $sys flood: 1x $R_GBPS Gbit/s (cpu a $R_CPU_A% b $R_CPU_B%) under ${rate:-?} pps garbage, $((d1 - d0)) UDP receive-buffer drops in b"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$R_GBPS" "$R_CPU_A" "$R_CPU_B" \
+        "$R_CPG" "${rate:--}" "${sent:--}" "$((d1 - d0))" "$FLOOD_NOISY" >>"$FRES"
+}
+# udp_drops HOST: UDP datagrams HOST's kernel dropped for a full socket
+# receive buffer (Udp RcvbufErrors, per namespace).
+udp_drops() {
+    on "$1" cat /proc/net/snmp | awk '/^Udp:/ { if (!n) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; n = 1 }
+        else { print $c + 0; exit } }'
+}
+
+# run_system ROUND SYSTEM: measure one system; appends one row to RES (and
+# one to FRES when the system is flooded too).
 run_system() {
     local round=$1 sys=$2 ping g1=FAIL g4=FAIL c1a=- c1b=- c4a=- c4b=- cpg1=- cpg4=- t noisy=0 order
     wait_quiet
@@ -187,7 +324,7 @@ run_system() {
     wait_ping a "$TARGET" 20 || die "$sys: no ping through to $TARGET"
     spawn b iperf3-server timeout $((4 * (DURATION + OMIT) + 120)) iperf3 -s -B "$TARGET"
     wait_for 5 listening b 5201 || die "$sys: iperf3 server did not start"
-    ping=$(on a timeout 30 ping -n -c "$PINGS" -i 0.01 -W 1 "$TARGET" 2>/dev/null \
+    ping=$(on a timeout $((PINGS / 50 + 30)) ping -n -c "$PINGS" -i 0.01 -W 1 "$TARGET" 2>/dev/null \
         | sed -n 's/.*time=\([0-9.]*\).*/\1/p' | median)
     order="1 4"; ((round % 2)) || order="4 1"
     for t in $order; do
@@ -202,6 +339,11 @@ run_system() {
     log "round $round $sys: 1x $g1 Gbit/s (cpu a $c1a% b $c1b%), 4x $g4 Gbit/s (cpu a $c4a% b $c4b%), ping $ping ms${BUSY_NOTE:+ ($BUSY_NOTE)}"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$g1" "$g4" "$ping" \
         "$c1a" "$c1b" "$c4a" "$c4b" "$cpg1" "$cpg4" "$noisy" >>"$RES"
+    # Flooded last, so that the unflooded runs never follow a flood.
+    if [[ " ${FLOOD_LIST[*]} " == *" $sys "* ]]; then
+        FLOOD_NOISY=$noisy
+        flood "$round" "$sys"
+    fi
 }
 
 # ---------------------------------------------------------------- memory
@@ -239,12 +381,24 @@ EOF
 }
 
 # ---------------------------------------------------------------- report
-col() {   # col SYS N: column N of SYS's rows (clean rounds if any), numbers only
-    awk -F'\t' -v s="$1" -v c="$2" -v clean="$(awk -F'\t' -v s="$1" '$2 == s && !$12' "$RES" | wc -l)" \
-        '$2 == s && (!clean || !$12) && $c ~ /^[0-9.]+$/ {print $c}' "$RES"
+# colf FILE NOISYCOL SYS N: column N of SYS's rows in FILE, only the clean
+# rounds (NOISYCOL 0) if there are any; numbers only.
+colf() {
+    awk -F'\t' -v s="$3" -v c="$4" -v nc="$2" -v clean="$(awk -F'\t' -v s="$3" -v nc="$2" '$2 == s && !$nc' "$1" | wc -l)" \
+        '$2 == s && (!clean || !$nc) && $c ~ /^[0-9.]+$/ {print $c}' "$1"
 }
+col() { colf "$RES" 12 "$@"; }   # col SYS N
 med() { col "$1" "$2" | median; }
+fmed() { colf "$FRES" 10 "$1" "$2" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+over() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%+.3f", a - b; else printf "-" }'; }
+# rows FILE NOISYCOL SYS: "N" rounds, with " (M noisy)" when some were.
+rows() {
+    local n m
+    n=$(awk -F'\t' -v s="$3" '$2 == s' "$1" | wc -l)
+    m=$(awk -F'\t' -v s="$3" -v nc="$2" '$2 == s && $nc' "$1" | wc -l)
+    printf '%s%s' "$n" "$( ((m)) && echo " ($m noisy)")"
+}
 label() {
     local d w
     d=$(basename "$WEFTD")
@@ -255,29 +409,45 @@ label() {
         weftd) echo "$d <-> $d" ;;
         weftd-wggo) echo "$d -> $w" ;;
         wggo-weftd) echo "$w -> $d" ;;
+        weftd-*) echo "$d <-> $d, ${1#weftd-}" ;;
     esac
 }
 
 report() {
-    local s n rounds name idle full secs bin
-    printf '| system | 1 stream Gbit/s | 4 streams Gbit/s | ping median ms | CPU 1x a/b %% | CPU 4x a/b %% | CPU-s/Gbit 1x | CPU-s/Gbit 4x | rounds |\n'
-    printf '|---|---|---|---|---|---|---|---|---|\n'
+    local s name idle full n secs bin any=0
+    printf '| system | 1 stream Gbit/s | 1x / wggo | 4 streams Gbit/s | 4x / wggo | ping median ms | ping over raw ms | CPU 1x a/b %% | CPU 4x a/b %% | CPU-s/Gbit 1x | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x | CPU-s/Gbit 4x / wggo | rounds |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
     for s in "${SYS_LIST[@]}"; do
-        rounds=$(awk -F'\t' -v s="$s" '$2 == s' "$RES" | wc -l)
-        n=$(awk -F'\t' -v s="$s" '$2 == s && $12' "$RES" | wc -l)
-        printf '| %s | %s | %s | %s | %s/%s | %s/%s | %s | %s | %s%s |\n' "$(label "$s")" \
-            "$(med "$s" 3)" "$(med "$s" 4)" "$(med "$s" 5)" "$(med "$s" 6)" "$(med "$s" 7)" \
-            "$(med "$s" 8)" "$(med "$s" 9)" "$(med "$s" 10)" "$(med "$s" 11)" "$rounds" \
-            "$( ((n)) && echo " ($n noisy)")"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s | %s | %s | %s |\n' "$(label "$s")" \
+            "$(med "$s" 3)" "$(ratio "$(med "$s" 3)" "$(med wggo 3)")" \
+            "$(med "$s" 4)" "$(ratio "$(med "$s" 4)" "$(med wggo 4)")" \
+            "$(med "$s" 5)" "$(if [[ $s == raw ]]; then echo "(ref)"; else over "$(med "$s" 5)" "$(med raw 5)"; fi)" \
+            "$(med "$s" 6)" "$(med "$s" 7)" "$(med "$s" 8)" "$(med "$s" 9)" \
+            "$(med "$s" 10)" "$(ratio "$(med "$s" 10)" "$(med wggo 10)")" \
+            "$(med "$s" 11)" "$(ratio "$(med "$s" 11)" "$(med wggo 11)")" "$(rows "$RES" 12 "$s")"
     done
-    printf '\nCPU: a = sender (encrypts), b = receiver (decrypts), each daemon in %% of one core (%d cores here); CPU-s/Gbit = both daemons'"'"' CPU-seconds per Gbit carried.\n' "$NCPU"
-    printf '\n| system | 1x / wggo | 4x / wggo | ping / wggo | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x / wggo |\n|---|---|---|---|---|---|\n'
-    for s in "${SYS_LIST[@]}"; do
-        printf '| %s | %s | %s | %s | %s | %s |\n' "$(label "$s")" \
-            "$(ratio "$(med "$s" 3)" "$(med wggo 3)")" "$(ratio "$(med "$s" 4)" "$(med wggo 4)")" \
-            "$(ratio "$(med "$s" 5)" "$(med wggo 5)")" "$(ratio "$(med "$s" 10)" "$(med wggo 10)")" \
-            "$(ratio "$(med "$s" 11)" "$(med wggo 11)")"
-    done
+    printf '\nCPU: a = sender (encrypts), b = receiver (decrypts), each daemon in %% of one core (%d cores here); CPU-s/Gbit = both daemons'"'"' CPU-seconds per Gbit carried (lower is better; / wggo below 1 = cheaper than wireguard-go). Ping: median of %s pings at 10 ms on the idle tunnel.\n' "$NCPU" "$PINGS"
+    for s in "${SYS_LIST[@]}"; do [[ -z ${VARIANT_ENV[$s]+x} ]] || any=1; done
+    if ((any)); then
+        printf '\n| weftd variant | what runs | environment of both daemons |\n|---|---|---|\n'
+        for s in weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd; do
+            [[ " ${SYS_LIST[*]} " == *" $s "* ]] || continue
+            printf '| %s | %s | %s |\n' "$(label "$s")" "${VARIANT_DESC[$s]}" "${VARIANT_ENV[$s]:-(none)}"
+        done
+        [[ -z ${WEFTD_INFO:-} ]] || printf '\n%s\n' "$WEFTD_INFO"
+    fi
+    if ((${#FLOOD_LIST[@]})); then
+        printf '\nUnder flood: single stream while `udpflood` in a sends %s garbage datagrams/s of %s bytes to b'"'"'s daemon port for %ss (an unknown source to it; udpflood'"'"'s own CPU comes from the same cores).\n' \
+            "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS"
+        printf '\n| system | 1 stream Gbit/s | under flood Gbit/s | flooded / unflooded | CPU a/b %% under flood | flood sent pps | UDP rcvbuf drops in b | rounds |\n|---|---|---|---|---|---|---|---|\n'
+        for s in "${FLOOD_LIST[@]}"; do
+            printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s |\n' "$(label "$s")" \
+                "$(med "$s" 3)" "$(fmed "$s" 3)" "$(ratio "$(fmed "$s" 3)" "$(med "$s" 3)")" \
+                "$(fmed "$s" 4)" "$(fmed "$s" 5)" "$(fmed "$s" 7)" "$(fmed "$s" 9)" "$(rows "$FRES" 10 "$s")"
+        done
+    elif [[ $FLOOD == 1 ]]; then
+        printf '\nFlood test %s.\n' "${FLOOD_NOTE:-skipped: none of FLOOD_SYSTEMS ($FLOOD_SYSTEMS) is in SYSTEMS}"
+    fi
     if [[ -s $WORK/memory.tsv ]]; then
         printf '\n| daemon | idle RSS MiB | RSS with %s peers MiB | per peer KiB | peers shown | setconf s | idle / wggo | %s peers / wggo |\n|---|---|---|---|---|---|---|---|\n' "$PEERS" "$PEERS"
         local wi wf
@@ -293,6 +463,49 @@ report() {
                 "$(ratio "$idle" "$wi")" "$(ratio "$full" "$wf")"
         done <"$WORK/memory.tsv"
     fi
+    anchors_note
+}
+
+# anchors_note: the peers (nebula, tinc, OpenVPN, fastd) are measured by the
+# shared anchors script, not here: quote the tables of the latest run in
+# ANCHORS_FILE verbatim, or say how to make one.
+anchors_note() {
+    local a=../shared/bench/anchors.sh section
+    printf '\n### Peers measured by %s\n\n' "$a"
+    if [[ -n $ANCHORS_FILE && -r $ANCHORS_FILE ]]; then
+        # The last "## `anchors.sh ...` at DATE" section: its heading and the
+        # lines of its tables (the per-round data is not a table).
+        section=$(awk '/^## `anchors\.sh / { h = $0; t = ""; gap = 0; next }
+            h != "" && /^\|/ { if (gap && t != "") t = t "\n"; t = t $0 "\n"; gap = 0; next }
+            { gap = 1 }
+            END { if (h != "" && t != "") printf "%s\n%s", h, t }' "$ANCHORS_FILE")
+        if [[ -n $section ]]; then
+            printf 'Tables of the latest run in `%s` (%s), verbatim; a separate run, so compare by its own wireguard-go row:\n\n' \
+                "$ANCHORS_FILE" "$(sed -n '1s/^## `\(.*\)` at \(.*\)$/`\1` at \2/p' <<<"$section")"
+            sed 1d <<<"$section"
+            return 0
+        fi
+        printf 'ANCHORS_FILE=%s holds no anchors.sh tables.\n' "$ANCHORS_FILE"
+    elif [[ -n $ANCHORS_FILE ]]; then
+        printf 'ANCHORS_FILE=%s is not readable.\n' "$ANCHORS_FILE"
+    else
+        printf 'Not measured in this run.\n'
+    fi
+    printf 'To put the peers (nebula, tinc, OpenVPN, fastd, openssl ceiling) beside these numbers: `sudo %s all` (from the repository root; it appends to $TMPDIR/anchors-results/results-<date>.md, or RESULTS_DIR), then run this script again with ANCHORS_FILE=that file.\n' "$a"
+}
+
+# probe_weftd: start WEFTD once, idle, with info logging; its offload and
+# AEAD lines (info and debug) go to WORK/probe.txt.
+probe_weftd() {
+    local ifn log
+    host_add p
+    ifn=$(ifname p)
+    daemon_start p "$ifn" "$WEFTD" LOG_LEVEL=verbose
+    log=$WORK/daemon-$ifn.log
+    wait_for 5 grep -q 'ChaCha20-Poly1305 from' "$log" || true
+    { grep -o 'offloads: TUN .*' "$log" | head -n 1
+      grep -o 'UDP port [0-9]*: GSO .*' "$log" | sed 's/UDP port [0-9]*:/UDP/' | head -n 1
+      grep -o 'ChaCha20-Poly1305 from [a-z0-9]*' "$log" | head -n 1; } >"$WORK/probe.txt" || true
 }
 
 # ------------------------------------------------------------------ main
@@ -308,6 +521,20 @@ trap on_signal INT TERM
 pkgv() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 STARTED=$(date -u +%FT%TZ)
 log "weftd: $WEFTD; yardstick: $WGGO; systems: $SYSTEMS; $ROUNDS rounds of ${DURATION}s tests"
+log "flood: ${FLOOD_LIST[*]:-none}${FLOOD_NOTE:+ ($FLOOD_NOTE)}; memory test: $([[ $MEMORY == 1 ]] && echo "$PEERS peers" || echo off)"
+log "estimated duration: $((EST_TOTAL / 60)) min $((EST_TOTAL % 60)) s on a quiet host (up to ${QUIET_WAIT} s more per system on a busy one; watchdog at ${TEST_BUDGET} s)"
+# What weftd picks by itself (AEAD backend, offloads), from one start with
+# verbose logging; the measured daemons log errors only.
+WEFTD_INFO=
+if [[ " ${SYS_LIST[*]} " == *" weftd"* && $(basename "$WEFTD") != wireguard-go ]]; then
+    set +e
+    (set -e; trap teardown EXIT; probe_weftd) &
+    CHILD=$!
+    wait "$CHILD"
+    CHILD=
+    set -e
+    [[ ! -s $WORK/probe.txt ]] || WEFTD_INFO="$(basename "$WEFTD") on its own at a probe start here: $(paste -sd';' "$WORK/probe.txt" | sed 's/;/; /g') (each measured daemon chooses its AEAD again at its start)."
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
     order=("${SYS_LIST[@]}")
     if ((r % 2 == 0)); then
@@ -349,8 +576,9 @@ mkdir -p "$RESULTS_DIR"
 out=$RESULTS_DIR/throughput-$(date +%F).md
 {
     printf '\n## throughput.sh at %s\n\n' "$STARTED"
-    printf -- '- invocation: `WEFTD=%s SYSTEMS="%s" ROUNDS=%s DURATION=%s OMIT=%s PINGS=%s PEERS=%s bench/throughput.sh`\n' \
-        "$WEFTD" "$SYSTEMS" "$ROUNDS" "$DURATION" "$OMIT" "$PINGS" "$PEERS"
+    printf -- '- invocation: `WEFTD=%s SYSTEMS="%s" ROUNDS=%s DURATION=%s OMIT=%s PINGS=%s FLOOD=%s FLOOD_SYSTEMS="%s" FLOOD_PPS=%s FLOOD_SIZE=%s MEMORY=%s PEERS=%s%s bench/throughput.sh`\n' \
+        "$WEFTD" "$SYSTEMS" "$ROUNDS" "$DURATION" "$OMIT" "$PINGS" "$FLOOD" "$FLOOD_SYSTEMS" "$FLOOD_PPS" "$FLOOD_SIZE" \
+        "$MEMORY" "$PEERS" "${ANCHORS_FILE:+ ANCHORS_FILE=$ANCHORS_FILE}"
     printf -- '- weft %s (%s); wireguard-go %s; iperf3 %s; kernel %s\n' \
         "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" "$(basename "$WEFTD")" \
         "$(pkgv wireguard-go)" "$(pkgv iperf3)" "$(uname -r)"
@@ -361,8 +589,12 @@ out=$RESULTS_DIR/throughput-$(date +%F).md
     printf '%s\n' "$table"
     printf '\n<details><summary>per round</summary>\n\n```\nround system 1x 4x ping cpu1a cpu1b cpu4a cpu4b cpg1 cpg4 noisy\n'
     cat "$RES"
+    if [[ -s $FRES ]]; then
+        printf '\nround system flood-1x cpua cpub cpg flood-pps flood-sent rcvbuf-drops-b noisy\n'
+        cat "$FRES"
+    fi
     printf '```\n</details>\n'
 } >>"$out"
 printf '\n%s\n\n' "$table"
-log "appended to $out"
+log "appended to $out; took $((SECONDS / 60)) min $((SECONDS % 60)) s (estimated $((EST_TOTAL / 60)) min $((EST_TOTAL % 60)) s)"
 lib_finish
