@@ -45,7 +45,9 @@
 #   PEERS=1000          peers in the memory test (MEMORY=0 skips it)
 #   MAX_BG=20 QUIET_WAIT=30   before each system wait up to QUIET_WAIT s for
 #                       the host to be under MAX_BG % of one core busy; a
-#                       row measured on a busier host is flagged "noisy"
+#                       row measured on a busier host, or while other jobs
+#                       (processes outside this run) used MAX_BG % or more
+#                       during one of its iperf3 runs, is flagged "noisy"
 #   RESULTS_DIR=bench/results   throughput-<date>.md is appended there
 #   ANCHORS_FILE=       a results file of ../shared/bench/anchors.sh
 #                       (results-<date>.md); its latest tables end the report
@@ -215,17 +217,52 @@ median() {   # three significant digits; counts (>= 1000) whole
         else p((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
+# other_ticks: "pid:starttime ticks" of every process outside this run
+# (not in its namespaces, not this script's own tree, no kernel thread):
+# the other jobs on this box.  Ticks include reaped children (cutime,
+# cstime), so a build's short-lived compilers count too.
+other_ticks() {
+    local n ours='' mine
+    for n in /run/netns/"weft-$T_NAME-$T_TAG-"*; do
+        [[ -e $n ]] && ours+=" net:[$(stat -L -c %i "$n")]"
+    done
+    mine=$(tree $$ | tr '\n' ' ')
+    # find fails on processes that exit while it walks /proc: no matter.
+    { find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -printf '%h %l\n' 2>/dev/null || true; } |
+    awk -v ours="$ours" -v mine="$mine" '
+        BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) skip[o[i]] = 1
+                n = split(mine, m, " "); for (i = 1; i <= n; i++) self[m[i]] = 1 }
+        $2 in skip { next }
+        { split($1, p, "/"); if (p[3] in self) next
+          f = "/proc/" p[3] "/stat"
+          if ((getline line < f) > 0) {
+              sub(/^.*\) /, "", line); split(line, v, " ")     # v[1] = field 3
+              if (p[3] != 2 && v[2] != 2) print p[3] ":" v[20], v[12] + v[13] + v[14] + v[15]
+          }
+          close(f) }'
+}
+# other_pct SNAP0 SNAP1 SECONDS: % of one core the other jobs used between
+# the snapshots (processes that started meanwhile count whole).
+other_pct() {
+    awk -v hz="$HZ" -v dt="$3" 'NR == FNR {t0[$1] = $2; next} {d += $2 - t0[$1]}
+        END { printf "%.0f", (dt > 0) ? 100 * d / hz / dt : 0 }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}
+
 # iperf ARGS...: one iperf3 run a -> TARGET, CPU of DAEMONS sampled around
-# it; sets R_GBPS, R_CPU_A, R_CPU_B (% of one core), R_CPG (CPU-s/Gbit).
+# it; sets R_GBPS, R_CPU_A, R_CPU_B (% of one core), R_CPG (CPU-s/Gbit),
+# and R_OTHER (% of one core other jobs on the host used meanwhile).
 iperf() {
-    local t0 t1 a0 a1 b0 b1 out=$WORK/iperf.out rc=0
-    R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=-
+    local t0 t1 a0 a1 b0 b1 o0 o1 out=$WORK/iperf.out rc=0
+    R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=- R_OTHER=0
+    o0=$(other_ticks)
     t0=$(date +%s.%N)
     if ((${#DAEMONS[@]})); then a0=$(ticks "${DAEMONS[0]}"); b0=$(ticks "${DAEMONS[1]}"); fi
     on a timeout $((DURATION + OMIT + 30)) iperf3 -c "$TARGET" -t "$DURATION" -O "$OMIT" \
         --connect-timeout 5000 -f g "$@" >"$out" 2>&1 || rc=$?
     t1=$(date +%s.%N)
     if ((${#DAEMONS[@]})); then a1=$(ticks "${DAEMONS[0]}"); b1=$(ticks "${DAEMONS[1]}"); fi
+    o1=$(other_ticks)
+    R_OTHER=$(other_pct "$o0" "$o1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
     if ((rc != 0)); then
         log "iperf3 $* failed: $(tail -n 2 "$out" | tr '\n' ' ')"
         return 0
@@ -281,31 +318,32 @@ setup() {
 # garbage to b's daemon port (its ListenPort in wg_pair); appends a row to
 # FRES.  The flood lasts FLOOD_SECS and is a recorded PID (teardown kills it).
 flood() {
-    local round=$1 sys=$2 pid log=udpflood-r$1 rate sent d0 d1 port=51821 udp=10.123.1.2
-    R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=- rate='' sent='' d0=0 d1=0
+    local round=$1 sys=$2 pid lf=udpflood-r$1 rate sent d0 d1 port=51821 udp=10.123.1.2
+    R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=- R_OTHER=0 rate='' sent='' d0=0 d1=0
     # A failure here fails the flood row only: the system's row is written.
     if [[ -z $(on b ss -Hlun "sport = :$port") ]]; then
         log "$sys: nothing listens on UDP $udp:$port in b; no flood run"
     else
         d0=$(udp_drops b)
-        spawn a "$log" "$UDPFLOOD" "$udp" "$port" "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS"
+        spawn a "$lf" "$UDPFLOOD" "$udp" "$port" "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS"
         pid=$SPAWNED
         sleep 0.5
         if kill -0 "$pid" 2>/dev/null; then
             iperf
         else
-            log "$sys: udpflood exited at once: $(tail -n 2 "$WORK/$log.log" | tr '\n' ' ')"
+            log "$sys: udpflood exited at once: $(tail -n 2 "$WORK/$lf.log" | tr '\n' ' ')"
         fi
         wait_for $((FLOOD_SECS + 5)) gone "$pid" || { log "udpflood $pid overran; killing it"; kill -TERM "$pid" 2>/dev/null || true; }
         wait "$pid" 2>/dev/null || true
         d1=$(udp_drops b)
         # "udpflood: sent N datagrams of S bytes in T s (R/s), F failed"
-        rate=$(sed -n 's/.*(\([0-9]*\)\/s).*/\1/p' "$WORK/$log.log")
-        sent=$(sed -n 's/^udpflood: sent \([0-9]*\) .*/\1/p' "$WORK/$log.log")
+        rate=$(sed -n 's/.*(\([0-9]*\)\/s).*/\1/p' "$WORK/$lf.log")
+        sent=$(sed -n 's/^udpflood: sent \([0-9]*\) .*/\1/p' "$WORK/$lf.log")
     fi
-    log "round $round $sys flood: 1x $R_GBPS Gbit/s (cpu a $R_CPU_A% b $R_CPU_B%) under ${rate:-?} pps garbage, $((d1 - d0)) UDP receive-buffer drops in b"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$R_GBPS" "$R_CPU_A" "$R_CPU_B" \
-        "$R_CPG" "${rate:--}" "${sent:--}" "$((d1 - d0))" "$FLOOD_NOISY" >>"$FRES"
+    ((R_OTHER < MAX_BG)) || FLOOD_NOISY=1
+    log "round $round $sys flood: 1x $R_GBPS Gbit/s (cpu a $R_CPU_A% b $R_CPU_B%) under ${rate:-?} pps garbage, $((d1 - d0)) UDP receive-buffer drops in b$( ((R_OTHER < MAX_BG)) || echo " (other jobs ${R_OTHER}% during the run)")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$R_GBPS" "$R_CPU_A" "$R_CPU_B" \
+        "$R_CPG" "${rate:--}" "${sent:--}" "$((d1 - d0))" "$FLOOD_NOISY" "$R_OTHER" >>"$FRES"
 }
 # udp_drops HOST: UDP datagrams HOST's kernel dropped for a full socket
 # receive buffer (Udp RcvbufErrors, per namespace).
@@ -317,9 +355,10 @@ udp_drops() {
 # run_system ROUND SYSTEM: measure one system; appends one row to RES (and
 # one to FRES when the system is flooded too).
 run_system() {
-    local round=$1 sys=$2 ping g1=FAIL g4=FAIL c1a=- c1b=- c4a=- c4b=- cpg1=- cpg4=- t noisy=0 order
+    local round=$1 sys=$2 ping g1=FAIL g4=FAIL c1a=- c1b=- c4a=- c4b=- cpg1=- cpg4=- t noisy=0 order other=0 pre
     wait_quiet
     [[ -z $BUSY_NOTE ]] || noisy=1
+    pre=$noisy
     SCEN=r$round setup "$sys"
     wait_ping a "$TARGET" 20 || die "$sys: no ping through to $TARGET"
     spawn b iperf3-server timeout $((4 * (DURATION + OMIT) + 120)) iperf3 -s -B "$TARGET"
@@ -335,13 +374,16 @@ run_system() {
             iperf -P 4
             g4=$R_GBPS c4a=$R_CPU_A c4b=$R_CPU_B cpg4=$R_CPG
         fi
+        ((R_OTHER <= other)) || other=$R_OTHER
     done
+    # Other jobs that started after wait_quiet make the row noisy too.
+    ((other < MAX_BG)) || { noisy=1; BUSY_NOTE+="${BUSY_NOTE:+; }other jobs ${other}% during a run"; }
     log "round $round $sys: 1x $g1 Gbit/s (cpu a $c1a% b $c1b%), 4x $g4 Gbit/s (cpu a $c4a% b $c4b%), ping $ping ms${BUSY_NOTE:+ ($BUSY_NOTE)}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$g1" "$g4" "$ping" \
-        "$c1a" "$c1b" "$c4a" "$c4b" "$cpg1" "$cpg4" "$noisy" >>"$RES"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$g1" "$g4" "$ping" \
+        "$c1a" "$c1b" "$c4a" "$c4b" "$cpg1" "$cpg4" "$noisy" "$other" >>"$RES"
     # Flooded last, so that the unflooded runs never follow a flood.
     if [[ " ${FLOOD_LIST[*]} " == *" $sys "* ]]; then
-        FLOOD_NOISY=$noisy
+        FLOOD_NOISY=$pre
         flood "$round" "$sys"
     fi
 }
@@ -497,15 +539,15 @@ anchors_note() {
 # probe_weftd: start WEFTD once, idle, with info logging; its offload and
 # AEAD lines (info and debug) go to WORK/probe.txt.
 probe_weftd() {
-    local ifn log
+    local ifn lf
     host_add p
     ifn=$(ifname p)
     daemon_start p "$ifn" "$WEFTD" LOG_LEVEL=verbose
-    log=$WORK/daemon-$ifn.log
-    wait_for 5 grep -q 'ChaCha20-Poly1305 from' "$log" || true
-    { grep -o 'offloads: TUN .*' "$log" | head -n 1
-      grep -o 'UDP port [0-9]*: GSO .*' "$log" | sed 's/UDP port [0-9]*:/UDP/' | head -n 1
-      grep -o 'ChaCha20-Poly1305 from [a-z0-9]*' "$log" | head -n 1; } >"$WORK/probe.txt" || true
+    lf=$WORK/daemon-$ifn.log
+    wait_for 5 grep -q 'ChaCha20-Poly1305 from' "$lf" || true
+    { grep -o 'offloads: TUN .*' "$lf" | head -n 1
+      grep -o 'UDP port [0-9]*: GSO .*' "$lf" | sed 's/UDP port [0-9]*:/UDP/' | head -n 1
+      grep -o 'ChaCha20-Poly1305 from [a-z0-9]*' "$lf" | head -n 1; } >"$WORK/probe.txt" || true
 }
 
 # ------------------------------------------------------------------ main
@@ -552,7 +594,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         set -e
         if ((rc != 0)); then
             log "round $r $sys: failed (rc $rc)"
-            printf '%s\t%s\tFAIL\tFAIL\t-\t-\t-\t-\t-\t-\t-\t0\n' "$r" "$sys" >>"$RES"
+            printf '%s\t%s\tFAIL\tFAIL\t-\t-\t-\t-\t-\t-\t-\t0\t-\n' "$r" "$sys" >>"$RES"
             T_FAILS=$((T_FAILS + 1))
         fi
     done
@@ -587,10 +629,10 @@ out=$RESULTS_DIR/throughput-$(date +%F).md
     printf -- '- medians over rounds (only rounds on a quiet host when there are any); inner MTU %s; iperf3 -t %s -O %s; ping -c %s -i 0.01\n\n' \
         "$TUN_MTU" "$DURATION" "$OMIT" "$PINGS"
     printf '%s\n' "$table"
-    printf '\n<details><summary>per round</summary>\n\n```\nround system 1x 4x ping cpu1a cpu1b cpu4a cpu4b cpg1 cpg4 noisy\n'
+    printf '\n<details><summary>per round</summary>\n\n```\nround system 1x 4x ping cpu1a cpu1b cpu4a cpu4b cpg1 cpg4 noisy other%%\n'
     cat "$RES"
     if [[ -s $FRES ]]; then
-        printf '\nround system flood-1x cpua cpub cpg flood-pps flood-sent rcvbuf-drops-b noisy\n'
+        printf '\nround system flood-1x cpua cpub cpg flood-pps flood-sent rcvbuf-drops-b noisy other%%\n'
         cat "$FRES"
     fi
     printf '```\n</details>\n'
