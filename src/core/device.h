@@ -59,6 +59,9 @@ enum device_limits {
 	/* Under load (cookies demanded) while the queue holds this many. */
 	HANDSHAKE_QUEUE_LOAD = HANDSHAKE_QUEUE_MAX / 8,
 	HANDSHAKES_PER_TURN = 32,
+	/* Packets waiting for sessions, all peers together: a quarter of the
+	 * daemon's pool (see POOL_PACKETS). */
+	STAGED_TOTAL_MAX = 2048,
 };
 
 struct device {
@@ -84,6 +87,7 @@ struct device {
 	size_t hash_mask;
 	uint8_t hash_key[16];
 	uint64_t jitter_state;	/* timer jitter generator (timers.c) */
+	size_t staged_total;	/* staged packets of every peer */
 	struct peer **heap;
 	size_t heap_len, heap_cap;
 	uint64_t next_peer_id;

@@ -108,8 +108,20 @@ void peer_clear_handshake(struct peer *p)
 	noise_handshake_clear(&p->hs);
 }
 
+bool peer_can_send(const struct peer *p)
+{
+	const struct noise_keypair *kp =
+		p->current == KP_NONE ? NULL : &p->kp[p->current];
+	const struct device *d = p->dev;
+
+	return kp && kp->valid && kp->send_counter < REJECT_AFTER_MESSAGES &&
+	       d->now < kp->birthdate + d->times.reject_after_time;
+}
+
 void peer_stage_packet(struct peer *p, struct pkt *k)
 {
+	struct device *d = p->dev;
+
 	/* Keep the newest packets: drop the oldest when full. */
 	if (p->staged_n >= MAX_STAGED_PACKETS) {
 		struct pkt *old = p->staged_head;
@@ -118,9 +130,20 @@ void peer_stage_packet(struct peer *p, struct pkt *k)
 		if (!p->staged_head)
 			p->staged_tail = NULL;
 		p->staged_n--;
-		pool_put(p->dev->pool, old);
-		p->dev->counters.tx_staged_dropped++;
+		d->staged_total--;
+		pool_put(d->pool, old);
+		d->counters.tx_staged_dropped++;
 	}
+	/* Many unreachable peers must not drain the pool that every other
+	 * packet needs: past the device-wide limit, packets that would have
+	 * to wait for a session are dropped. (Packets of a peer with a
+	 * session pass through the queue and leave in the same call.) */
+	if (d->staged_total >= STAGED_TOTAL_MAX && !peer_can_send(p)) {
+		pool_put(d->pool, k);
+		d->counters.tx_staged_dropped++;
+		return;
+	}
+	d->staged_total++;
 	k->next = NULL;
 	if (p->staged_tail)
 		p->staged_tail->next = k;
@@ -140,6 +163,7 @@ void peer_purge_staged(struct peer *p)
 		pool_put(p->dev->pool, k);
 		k = n;
 	}
+	p->dev->staged_total -= p->staged_n;
 	p->staged_head = p->staged_tail = NULL;
 	p->staged_n = 0;
 }

@@ -79,6 +79,9 @@ uint32_t peer_new_handshake_index(struct peer *p);
 /* Forget the in-flight handshake (and its index). */
 void peer_clear_handshake(struct peer *p);
 
+/* The current keypair may encrypt now (valid, not expired, nonces left). */
+bool peer_can_send(const struct peer *p);
+
 /* Staged packets. */
 void peer_stage_packet(struct peer *p, struct pkt *k);
 void peer_purge_staged(struct peer *p);

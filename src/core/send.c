@@ -7,13 +7,6 @@
 #include "core/peer.h"
 #include "crypto/aead.h"
 
-static bool keypair_can_send(const struct device *d,
-			     const struct noise_keypair *kp)
-{
-	return kp && kp->valid && kp->send_counter < REJECT_AFTER_MESSAGES &&
-	       d->now < kp->birthdate + d->times.reject_after_time;
-}
-
 void send_handshake_initiation(struct peer *p, bool is_retry)
 {
 	struct device *d = p->dev;
@@ -116,7 +109,7 @@ void send_staged_packets(struct peer *p)
 
 	if (!p->staged_n)
 		return;
-	if (!keypair_can_send(d, kp)) {
+	if (!peer_can_send(p)) {
 		send_handshake_initiation(p, false);
 		return;
 	}
@@ -132,6 +125,7 @@ void send_staged_packets(struct peer *p)
 		if (!p->staged_head)
 			p->staged_tail = NULL;
 		p->staged_n--;
+		d->staged_total--;
 		data |= k->len > 0;
 		encrypt_packet(p, kp, k, kp->send_counter++);
 		p->tx_bytes += k->len;

@@ -15,7 +15,7 @@
 
 enum daemon_limits {
 	UAPI_MAX_CLIENTS = 16,
-	POOL_PACKETS = 8192,
+	POOL_PACKETS = 8192,	/* > 4 x STAGED_TOTAL_MAX (core/device.h) */
 	/* Batches handled per source per wake-up, so one busy direction
 	 * cannot starve the other or the control plane. */
 	BATCHES_PER_TURN = 4,

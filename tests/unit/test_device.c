@@ -788,6 +788,52 @@ static void test_private_key_change(void **state)
 	net_free(&n);
 }
 
+static void test_staged_total_bounded(void **state)
+{
+	enum { PEERS = 24 };
+	struct net n;
+	struct side a, b;
+	char dst[32];
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 1);
+	/* Peers whose endpoints never answer: each stages what it is sent. */
+	for (unsigned i = 0; i < PEERS; i++) {
+		uint8_t pub[32], net4[4] = { 10, 1, (uint8_t)i, 0 };
+		struct wg_endpoint ep;
+		struct peer *p;
+		int err = 0;
+
+		fake_random(&a, pub, sizeof(pub));
+		p = device_add_peer(&a.dev, pub, &err);
+		assert_non_null(p);
+		assert_int_equal(allowedips_insert(&a.dev.allowedips, IP_V4, net4,
+						   24, p), 0);
+		make_endpoint(&ep, (uint8_t)(100 + i), 51820);
+		peer_set_endpoint(p, &ep);
+	}
+	for (unsigned i = 0; i < PEERS; i++) {
+		snprintf(dst, sizeof(dst), "10.1.%u.9", i);
+		for (unsigned j = 0; j < MAX_STAGED_PACKETS; j++)
+			tun_send(&a, "10.0.0.1", dst, 10, 1);
+	}
+	assert_int_equal(a.dev.staged_total, STAGED_TOTAL_MAX);
+	assert_int_equal(a.dev.counters.tx_staged_dropped,
+			 PEERS * MAX_STAGED_PACKETS - STAGED_TOTAL_MAX);
+	/* A peer with a session still sends at the limit. */
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 7);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 2);
+	assert_int_equal(a.dev.staged_total, STAGED_TOTAL_MAX);
+	device_remove_all_peers(&a.dev);
+	assert_int_equal(a.dev.staged_total, 0);
+	assert_int_equal(a.pool.nfree, a.pool.total);
+	net_free(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_cookie_under_load),
 		cmocka_unit_test(test_remove_peer_cleans_up),
 		cmocka_unit_test(test_private_key_change),
+		cmocka_unit_test(test_staged_total_bounded),
 	};
 
 	if (!crypto_init())
