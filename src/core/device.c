@@ -306,7 +306,9 @@ struct peer *device_add_peer(struct device *d,
 		*err = -ENOSPC;
 		return NULL;
 	}
-	if (d->heap_len == d->heap_cap) {
+	/* Every peer may be in the timer heap at once, whether or not its
+	 * timers are armed now: size it by the number of peers. */
+	if (d->npeers + 1 > d->heap_cap) {
 		size_t cap = d->heap_cap ? d->heap_cap * 2 : 16;
 		struct peer **h = realloc(d->heap, cap * sizeof(*h));
 
