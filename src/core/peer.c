@@ -141,6 +141,9 @@ void peer_stage_packet(struct peer *p, struct pkt *k)
 	if (d->staged_total >= STAGED_TOTAL_MAX && !peer_can_send(p)) {
 		pool_put(d->pool, k);
 		d->counters.tx_staged_dropped++;
+		/* Still ask for a session (rate-limited as always), so the
+		 * peer's next packets pass once it is up. */
+		send_handshake_initiation(p, false);
 		return;
 	}
 	d->staged_total++;
