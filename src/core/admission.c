@@ -16,6 +16,7 @@
 
 #include "core/allowedips.h"
 #include "core/noise.h"
+#include "core/noise_sym.h"
 #include "crypto/aead.h"
 #include "crypto/blake2s.h"
 #include "crypto/ct.h"
@@ -63,71 +64,6 @@ static void start(uint8_t ck[NOISE_HASH_LEN], uint8_t hash[NOISE_HASH_LEN],
 {
 	blake2s256(ck, construction, sizeof(construction) - 1, NULL, 0);
 	blake2s256(hash, ck, NOISE_HASH_LEN, responder, NOISE_PUBLIC_KEY_LEN);
-}
-
-/* h = HASH(h || data) */
-static void mix_hash(uint8_t hash[NOISE_HASH_LEN], const void *data, size_t len)
-{
-	uint8_t h[NOISE_HASH_LEN];
-
-	blake2s256(h, hash, NOISE_HASH_LEN, data, len);
-	memcpy(hash, h, sizeof(h));
-}
-
-/* ck, key = KDF2(ck, data); key may be NULL (KDF1). */
-static void mix_key(uint8_t ck[NOISE_HASH_LEN],
-		    uint8_t key[NOISE_SYMMETRIC_KEY_LEN], const void *data,
-		    size_t len)
-{
-	kdf_blake2s(ck, key, NULL, ck, data, len);
-}
-
-/* ck, key = KDF2(ck, DH(priv, pub)); false if the DH result is zero. */
-__attribute__((warn_unused_result))
-static bool mix_dh(uint8_t ck[NOISE_HASH_LEN],
-		   uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
-		   const uint8_t priv[NOISE_PUBLIC_KEY_LEN],
-		   const uint8_t pub[NOISE_PUBLIC_KEY_LEN])
-{
-	uint8_t dh[NOISE_PUBLIC_KEY_LEN];
-
-	if (!x25519(dh, priv, pub))
-		return false;
-	mix_key(ck, key, dh, sizeof(dh));
-	crypto_wipe(dh, sizeof(dh));
-	return true;
-}
-
-/* dst = AEAD(key, 0, src, h); h = HASH(h || dst). */
-static void encrypt_and_hash(uint8_t *dst, const void *src, size_t len,
-			     const uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
-			     uint8_t hash[NOISE_HASH_LEN])
-{
-	aead_encrypt(dst, src, len, hash, NOISE_HASH_LEN, 0, key);
-	mix_hash(hash, dst, noise_encrypted_len(len));
-}
-
-/* dst = AEAD-open(key, 0, src, h); h = HASH(h || src). srclen includes
- * the tag. */
-__attribute__((warn_unused_result))
-static bool decrypt_and_hash(void *dst, const uint8_t *src, size_t srclen,
-			     const uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
-			     uint8_t hash[NOISE_HASH_LEN])
-{
-	if (!aead_decrypt(dst, src, srclen, hash, NOISE_HASH_LEN, 0, key))
-		return false;
-	mix_hash(hash, src, srclen);
-	return true;
-}
-
-__attribute__((warn_unused_result))
-static bool make_ephemeral(uint8_t priv[NOISE_PUBLIC_KEY_LEN],
-			   uint8_t pub[NOISE_PUBLIC_KEY_LEN],
-			   const struct noise_ops *ops)
-{
-	ops->random(ops->ctx, priv, NOISE_PUBLIC_KEY_LEN);
-	x25519_clamp(priv);
-	return x25519_public_from_private(pub, priv);
 }
 
 /* proof = HMAC-BLAKE2s(K_pass, h || C || timestamp) */
@@ -517,29 +453,29 @@ admission_request_consume(struct admission_server *srv,
 	m = (const struct message_admission_request *)msg;
 
 	start(ck, hash, local->static_public);
-	mix_hash(hash, msg, HEADER_LEN);
+	noise_mix_hash(hash, msg, HEADER_LEN);
 
 	/* e */
 	memcpy(e, m->unencrypted_ephemeral, sizeof(e));
-	mix_hash(hash, e, sizeof(e));
-	mix_key(ck, NULL, e, sizeof(e));
+	noise_mix_hash(hash, e, sizeof(e));
+	noise_mix_key(ck, NULL, e, sizeof(e));
 
 	/* es */
-	if (!mix_dh(ck, key, local->static_private, e))
+	if (!noise_mix_dh(ck, key, local->static_private, e))
 		goto out;
 
 	/* s */
-	if (!decrypt_and_hash(s, m->encrypted_static,
+	if (!noise_decrypt_and_hash(s, m->encrypted_static,
 			      sizeof(m->encrypted_static), key, hash))
 		goto out;
 
 	/* ss: the sender owns s */
-	if (!mix_dh(ck, key, local->static_private, s))
+	if (!noise_mix_dh(ck, key, local->static_private, s))
 		goto out;
 
 	/* {payload} */
 	memcpy(proof_hash, hash, sizeof(hash));
-	if (!decrypt_and_hash(&pl, m->encrypted_payload,
+	if (!noise_decrypt_and_hash(&pl, m->encrypted_payload,
 			      sizeof(m->encrypted_payload), key, hash))
 		goto out;
 	if (!request_prefixes(&next, &pl))
@@ -651,20 +587,20 @@ bool admission_response_create(uint8_t msg[ADMISSION_RESPONSE_LEN],
 		goto out;
 
 	header_set(msg, RESPONSE_TYPE, req->sender_index);
-	mix_hash(hash, msg, HEADER_LEN);
+	noise_mix_hash(hash, msg, HEADER_LEN);
 
 	/* e */
-	if (!make_ephemeral(eph, m->unencrypted_ephemeral, ops))
+	if (!noise_make_ephemeral(eph, m->unencrypted_ephemeral, ops))
 		goto out;
-	mix_hash(hash, m->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(ck, NULL, m->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	noise_mix_hash(hash, m->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	noise_mix_key(ck, NULL, m->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
 
 	/* ee */
-	if (!mix_dh(ck, NULL, eph, req->remote_ephemeral))
+	if (!noise_mix_dh(ck, NULL, eph, req->remote_ephemeral))
 		goto out;
 
 	/* se: readable only by the owner of the client's static key */
-	if (!mix_dh(ck, key, eph, req->client_static))
+	if (!noise_mix_dh(ck, key, eph, req->client_static))
 		goto out;
 
 	/* {payload} */
@@ -771,28 +707,28 @@ bool admission_request_create(uint8_t msg[ADMISSION_REQUEST_LEN],
 	next.sender_index = le32_load(index);
 	header_set(msg, REQUEST_TYPE, next.sender_index);
 	start(next.chaining_key, next.hash, next.server_static);
-	mix_hash(next.hash, msg, HEADER_LEN);
+	noise_mix_hash(next.hash, msg, HEADER_LEN);
 
 	/* e */
-	if (!make_ephemeral(next.ephemeral_private, next.ephemeral_public, ops))
+	if (!noise_make_ephemeral(next.ephemeral_private, next.ephemeral_public, ops))
 		goto out;
 	memcpy(m->unencrypted_ephemeral, next.ephemeral_public,
 	       NOISE_PUBLIC_KEY_LEN);
-	mix_hash(next.hash, next.ephemeral_public, NOISE_PUBLIC_KEY_LEN);
-	mix_key(next.chaining_key, NULL, next.ephemeral_public,
+	noise_mix_hash(next.hash, next.ephemeral_public, NOISE_PUBLIC_KEY_LEN);
+	noise_mix_key(next.chaining_key, NULL, next.ephemeral_public,
 		NOISE_PUBLIC_KEY_LEN);
 
 	/* es */
-	if (!mix_dh(next.chaining_key, key, next.ephemeral_private,
+	if (!noise_mix_dh(next.chaining_key, key, next.ephemeral_private,
 		    next.server_static))
 		goto out;
 
 	/* s */
-	encrypt_and_hash(m->encrypted_static, local->static_public,
+	noise_encrypt_and_hash(m->encrypted_static, local->static_public,
 			 NOISE_PUBLIC_KEY_LEN, key, next.hash);
 
 	/* ss */
-	if (!mix_dh(next.chaining_key, key, local->static_private,
+	if (!noise_mix_dh(next.chaining_key, key, local->static_private,
 		    next.server_static))
 		goto out;
 
@@ -801,7 +737,7 @@ bool admission_request_create(uint8_t msg[ADMISSION_REQUEST_LEN],
 	if (next.has_passcode)
 		make_proof(pl.proof, next.passcode_key, next.hash,
 			   local->static_public, pl.timestamp);
-	encrypt_and_hash(m->encrypted_payload, &pl, sizeof(pl), key, next.hash);
+	noise_encrypt_and_hash(m->encrypted_payload, &pl, sizeof(pl), key, next.hash);
 
 	cookie_add_mac_to_packet(msg, ADMISSION_REQUEST_LEN, &next.cookie, now);
 	next.waiting = true;
@@ -890,19 +826,19 @@ bool admission_response_consume(struct admission_client *c,
 	if (!crypto_equal(mac, m->mac1, sizeof(mac)))
 		goto out;
 
-	mix_hash(hash, msg, HEADER_LEN);
+	noise_mix_hash(hash, msg, HEADER_LEN);
 
 	/* e */
 	memcpy(e, m->unencrypted_ephemeral, sizeof(e));
-	mix_hash(hash, e, sizeof(e));
-	mix_key(ck, NULL, e, sizeof(e));
+	noise_mix_hash(hash, e, sizeof(e));
+	noise_mix_key(ck, NULL, e, sizeof(e));
 
 	/* ee */
-	if (!mix_dh(ck, NULL, c->ephemeral_private, e))
+	if (!noise_mix_dh(ck, NULL, c->ephemeral_private, e))
 		goto out;
 
 	/* se */
-	if (!mix_dh(ck, key, local->static_private, e))
+	if (!noise_mix_dh(ck, key, local->static_private, e))
 		goto out;
 
 	/* {payload} */

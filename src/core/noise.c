@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "core/noise_sym.h"
 #include "crypto/aead.h"
 #include "crypto/blake2s.h"
 #include "crypto/ct.h"
@@ -37,39 +38,6 @@ static void handshake_start(uint8_t ck[NOISE_HASH_LEN],
 	blake2s256(hash, h, sizeof(h), responder_static, NOISE_PUBLIC_KEY_LEN);
 }
 
-/* h = HASH(h || data) */
-static void mix_hash(uint8_t hash[NOISE_HASH_LEN], const void *data, size_t len)
-{
-	uint8_t h[NOISE_HASH_LEN];
-
-	blake2s256(h, hash, NOISE_HASH_LEN, data, len);
-	memcpy(hash, h, sizeof(h));
-}
-
-/* ck, key = KDF2(ck, data); key may be NULL (KDF1). */
-static void mix_key(uint8_t ck[NOISE_HASH_LEN],
-		    uint8_t key[NOISE_SYMMETRIC_KEY_LEN], const void *data,
-		    size_t len)
-{
-	kdf_blake2s(ck, key, NULL, ck, data, len);
-}
-
-/* ck, key = KDF2(ck, DH(priv, pub)); false if the DH result is zero. */
-__attribute__((warn_unused_result))
-static bool mix_dh(uint8_t ck[NOISE_HASH_LEN],
-		   uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
-		   const uint8_t priv[NOISE_PUBLIC_KEY_LEN],
-		   const uint8_t pub[NOISE_PUBLIC_KEY_LEN])
-{
-	uint8_t dh[NOISE_PUBLIC_KEY_LEN];
-
-	if (!x25519(dh, priv, pub))
-		return false;
-	mix_key(ck, key, dh, sizeof(dh));
-	crypto_wipe(dh, sizeof(dh));
-	return true;
-}
-
 /* ck, key = KDF2(ck, precomputed DH(s, s)); false if it is zero. */
 __attribute__((warn_unused_result))
 static bool mix_precomputed_dh(uint8_t ck[NOISE_HASH_LEN],
@@ -78,7 +46,7 @@ static bool mix_precomputed_dh(uint8_t ck[NOISE_HASH_LEN],
 {
 	if (crypto_is_zero(dh, NOISE_PUBLIC_KEY_LEN))
 		return false;
-	mix_key(ck, key, dh, NOISE_PUBLIC_KEY_LEN);
+	noise_mix_key(ck, key, dh, NOISE_PUBLIC_KEY_LEN);
 	return true;
 }
 
@@ -90,41 +58,8 @@ static void mix_psk(uint8_t ck[NOISE_HASH_LEN], uint8_t hash[NOISE_HASH_LEN],
 	uint8_t tau[NOISE_HASH_LEN];
 
 	kdf_blake2s(ck, tau, key, ck, psk, NOISE_SYMMETRIC_KEY_LEN);
-	mix_hash(hash, tau, sizeof(tau));
+	noise_mix_hash(hash, tau, sizeof(tau));
 	crypto_wipe(tau, sizeof(tau));
-}
-
-/* dst = AEAD(key, 0, src, h); h = HASH(h || dst). */
-static void encrypt_and_hash(uint8_t *dst, const uint8_t *src, size_t len,
-			     const uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
-			     uint8_t hash[NOISE_HASH_LEN])
-{
-	aead_encrypt(dst, src, len, hash, NOISE_HASH_LEN, 0, key);
-	mix_hash(hash, dst, noise_encrypted_len(len));
-}
-
-/* dst = AEAD-open(key, 0, src, h); h = HASH(h || src). srclen includes
- * the tag. */
-__attribute__((warn_unused_result))
-static bool decrypt_and_hash(uint8_t *dst, const uint8_t *src, size_t srclen,
-			     const uint8_t key[NOISE_SYMMETRIC_KEY_LEN],
-			     uint8_t hash[NOISE_HASH_LEN])
-{
-	if (!aead_decrypt(dst, src, srclen, hash, NOISE_HASH_LEN, 0, key))
-		return false;
-	mix_hash(hash, src, srclen);
-	return true;
-}
-
-/* A fresh ephemeral key pair from the caller's randomness. */
-__attribute__((warn_unused_result))
-static bool make_ephemeral(uint8_t priv[NOISE_PUBLIC_KEY_LEN],
-			   uint8_t pub[NOISE_PUBLIC_KEY_LEN],
-			   const struct noise_ops *ops)
-{
-	ops->random(ops->ctx, priv, NOISE_PUBLIC_KEY_LEN);
-	x25519_clamp(priv);
-	return x25519_public_from_private(pub, priv);
 }
 
 /* The type byte and the three reserved bytes, read as one le32 by every
@@ -231,20 +166,20 @@ bool noise_handshake_create_initiation(struct message_handshake_initiation *dst,
 	handshake_start(next.chaining_key, next.hash, next.remote_static);
 
 	/* e */
-	if (!make_ephemeral(next.ephemeral_private, dst->unencrypted_ephemeral,
+	if (!noise_make_ephemeral(next.ephemeral_private, dst->unencrypted_ephemeral,
 			    ops))
 		goto out;
-	mix_hash(next.hash, dst->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(next.chaining_key, NULL, dst->unencrypted_ephemeral,
+	noise_mix_hash(next.hash, dst->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	noise_mix_key(next.chaining_key, NULL, dst->unencrypted_ephemeral,
 		NOISE_PUBLIC_KEY_LEN);
 
 	/* es */
-	if (!mix_dh(next.chaining_key, key, next.ephemeral_private,
+	if (!noise_mix_dh(next.chaining_key, key, next.ephemeral_private,
 		    next.remote_static))
 		goto out;
 
 	/* s */
-	encrypt_and_hash(dst->encrypted_static, local->static_public,
+	noise_encrypt_and_hash(dst->encrypted_static, local->static_public,
 			 NOISE_PUBLIC_KEY_LEN, key, next.hash);
 
 	/* ss */
@@ -254,7 +189,7 @@ bool noise_handshake_create_initiation(struct message_handshake_initiation *dst,
 
 	/* {t} */
 	ops->tai64n(ops->ctx, timestamp);
-	encrypt_and_hash(dst->encrypted_timestamp, timestamp,
+	noise_encrypt_and_hash(dst->encrypted_timestamp, timestamp,
 			 NOISE_TIMESTAMP_LEN, key, next.hash);
 
 	crypto_wipe(next.remote_ephemeral, NOISE_PUBLIC_KEY_LEN);
@@ -305,15 +240,15 @@ noise_handshake_consume_initiation(const struct message_handshake_initiation *sr
 
 	/* e */
 	memcpy(e, src->unencrypted_ephemeral, sizeof(e));
-	mix_hash(hash, e, sizeof(e));
-	mix_key(ck, NULL, e, sizeof(e));
+	noise_mix_hash(hash, e, sizeof(e));
+	noise_mix_key(ck, NULL, e, sizeof(e));
 
 	/* es */
-	if (!mix_dh(ck, key, local->static_private, e))
+	if (!noise_mix_dh(ck, key, local->static_private, e))
 		goto out;
 
 	/* s */
-	if (!decrypt_and_hash(s, src->encrypted_static,
+	if (!noise_decrypt_and_hash(s, src->encrypted_static,
 			      sizeof(src->encrypted_static), key, hash))
 		goto out;
 
@@ -329,7 +264,7 @@ noise_handshake_consume_initiation(const struct message_handshake_initiation *sr
 		goto out;
 
 	/* {t} */
-	if (!decrypt_and_hash(timestamp, src->encrypted_timestamp,
+	if (!noise_decrypt_and_hash(timestamp, src->encrypted_timestamp,
 			      sizeof(src->encrypted_timestamp), key, hash))
 		goto out;
 
@@ -384,20 +319,20 @@ bool noise_handshake_create_response(struct message_handshake_response *dst,
 	le32_store(dst->receiver_index, next.remote_index);
 
 	/* e */
-	if (!make_ephemeral(next.ephemeral_private, dst->unencrypted_ephemeral,
+	if (!noise_make_ephemeral(next.ephemeral_private, dst->unencrypted_ephemeral,
 			    ops))
 		goto out;
-	mix_hash(next.hash, dst->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
-	mix_key(next.chaining_key, NULL, dst->unencrypted_ephemeral,
+	noise_mix_hash(next.hash, dst->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
+	noise_mix_key(next.chaining_key, NULL, dst->unencrypted_ephemeral,
 		NOISE_PUBLIC_KEY_LEN);
 
 	/* ee */
-	if (!mix_dh(next.chaining_key, NULL, next.ephemeral_private,
+	if (!noise_mix_dh(next.chaining_key, NULL, next.ephemeral_private,
 		    next.remote_ephemeral))
 		goto out;
 
 	/* se */
-	if (!mix_dh(next.chaining_key, NULL, next.ephemeral_private,
+	if (!noise_mix_dh(next.chaining_key, NULL, next.ephemeral_private,
 		    next.remote_static))
 		goto out;
 
@@ -405,7 +340,7 @@ bool noise_handshake_create_response(struct message_handshake_response *dst,
 	mix_psk(next.chaining_key, next.hash, key, next.preshared_key);
 
 	/* {} */
-	encrypt_and_hash(dst->encrypted_nothing, NULL, 0, key, next.hash);
+	noise_encrypt_and_hash(dst->encrypted_nothing, NULL, 0, key, next.hash);
 
 	next.local_index = local_index;
 	next.state = HANDSHAKE_CREATED_RESPONSE;
@@ -438,22 +373,22 @@ bool noise_handshake_consume_response(const struct message_handshake_response *s
 
 	/* e */
 	memcpy(e, src->unencrypted_ephemeral, sizeof(e));
-	mix_hash(next.hash, e, sizeof(e));
-	mix_key(next.chaining_key, NULL, e, sizeof(e));
+	noise_mix_hash(next.hash, e, sizeof(e));
+	noise_mix_key(next.chaining_key, NULL, e, sizeof(e));
 
 	/* ee */
-	if (!mix_dh(next.chaining_key, NULL, next.ephemeral_private, e))
+	if (!noise_mix_dh(next.chaining_key, NULL, next.ephemeral_private, e))
 		goto out;
 
 	/* se */
-	if (!mix_dh(next.chaining_key, NULL, local->static_private, e))
+	if (!noise_mix_dh(next.chaining_key, NULL, local->static_private, e))
 		goto out;
 
 	/* psk */
 	mix_psk(next.chaining_key, next.hash, key, next.preshared_key);
 
 	/* {} */
-	if (!decrypt_and_hash(nothing, src->encrypted_nothing,
+	if (!noise_decrypt_and_hash(nothing, src->encrypted_nothing,
 			      sizeof(src->encrypted_nothing), key, next.hash))
 		goto out;
 
