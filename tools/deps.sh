@@ -4,6 +4,7 @@
 set -euo pipefail
 
 BUILD=(gcc pkg-config meson ninja-build libsodium-dev libssl-dev libcmocka-dev
+       libqrencode-dev
        libmnl-dev libnftables-dev clang libclang-rt-14-dev)
 RUNTIME=(iproute2 iputils-ping procps psmisc coreutils)
 TEST=(wireguard-tools wireguard-go iperf3 socat tcpdump nftables util-linux
