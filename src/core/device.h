@@ -20,6 +20,20 @@
 
 struct peer;
 
+/* What reaches device_ops.control_rx. */
+enum device_control {
+	/* An admission request whose mac1 is valid (and mac2, under load:
+	 * otherwise a cookie reply was sent instead), from a source the
+	 * ratelimiter let through (always applied, not only under load: each
+	 * request is a passcode guess). */
+	DEVICE_CONTROL_ADMISSION_REQUEST,
+	/* An admission response (exact length; nothing else checked). */
+	DEVICE_CONTROL_ADMISSION_RESPONSE,
+	/* A cookie reply whose receiver index is none of the device's: it may
+	 * answer an admission request (the host checks). */
+	DEVICE_CONTROL_COOKIE_REPLY,
+};
+
 struct device_ops {
 	void *ctx;
 	/* Send every packet of b (pkt_data/len to pkt->ep). The device
@@ -30,6 +44,12 @@ struct device_ops {
 	void (*random)(void *ctx, void *buf, size_t len);
 	void (*tai64n)(void *ctx, uint8_t out[NOISE_TIMESTAMP_LEN]);
 	void (*wall)(void *ctx, uint64_t *sec, uint64_t *nsec);
+	/* Optional: messages of weft's own control protocol (admission,
+	 * core/admission.h) that passed the checks for their kind, see enum
+	 * device_control. k stays the device's: read it, do not keep it;
+	 * answer with device_send_control(). NULL: they are dropped. */
+	void (*control_rx)(void *ctx, const struct pkt *k,
+			   enum device_control kind);
 };
 
 /* Why packets were dropped; `weft show` and tests read these. */
@@ -52,6 +72,7 @@ struct device_counters {
 	uint64_t tx_bad_packet;		/* not IPv4/IPv6 or too large */
 	uint64_t tx_staged_dropped;	/* staged queue overflow */
 	uint64_t pool_exhausted;
+	uint64_t rx_control;		/* handed to ops.control_rx */
 };
 
 enum device_limits {
@@ -127,6 +148,13 @@ void peer_set_psk(struct peer *p, const uint8_t psk[NOISE_SYMMETRIC_KEY_LEN]);
 void peer_set_endpoint(struct peer *p, const struct wg_endpoint *ep);
 void peer_set_persistent_keepalive(struct peer *p, uint16_t seconds,
 				   wg_time_t now);
+
+/* Send len bytes of buf (a control message) to ep, with the data
+ * packets. False if the pool is empty or len is too large. */
+bool device_send_control(struct device *d, const struct wg_endpoint *ep,
+			 const void *buf, size_t len);
+/* Under load: cookies are demanded from initiators (and admission). */
+bool device_under_load(const struct device *d, wg_time_t now);
 
 /* Packet paths. Each consumes every packet of in (forwarding, staging or
  * returning it to the pool) and leaves in empty. */

@@ -5,6 +5,7 @@
  * TUN. */
 #include <string.h>
 
+#include "core/admission.h"
 #include "core/device.h"
 #include "core/peer.h"
 #include "crypto/aead.h"
@@ -153,6 +154,27 @@ static void queue_handshake(struct device *d, struct pkt *k)
 	d->hsq_len++;
 }
 
+/* weft's own messages, for a host that takes them (ops.control_rx). */
+static void receive_control(struct device *d, struct pkt *k)
+{
+	if (!d->ops.control_rx)
+		return drop(d, k, &d->counters.rx_bad_type);
+	switch (admission_message_kind(pkt_data(k), k->len)) {
+	case ADMISSION_KIND_REQUEST:
+		/* A passcode guess costs the server DHs: queued and
+		 * checked like initiations. */
+		return queue_handshake(d, k);
+	case ADMISSION_KIND_RESPONSE:
+		d->counters.rx_control++;
+		d->ops.control_rx(d->ops.ctx, k,
+				  DEVICE_CONTROL_ADMISSION_RESPONSE);
+		return pool_put(d->pool, k);
+	case ADMISSION_KIND_NONE:
+		break;
+	}
+	drop(d, k, &d->counters.rx_bad_type);
+}
+
 void device_udp_input(struct device *d, struct batch *in, wg_time_t now)
 {
 	d->now = now;
@@ -189,7 +211,7 @@ void device_udp_input(struct device *d, struct batch *in, wg_time_t now)
 			queue_handshake(d, k);
 			continue;
 		default:
-			drop(d, k, &d->counters.rx_bad_type);
+			receive_control(d, k);
 			continue;
 		}
 		drop(d, k, &d->counters.rx_bad_length);
@@ -303,10 +325,52 @@ static void handle_cookie(struct device *d, struct pkt *k)
 	const struct index_entry *e =
 		index_table_lookup(&d->index, le32_load(in->receiver_index));
 
+	if (!e && d->ops.control_rx) {
+		d->counters.rx_control++;
+		d->ops.control_rx(d->ops.ctx, k, DEVICE_CONTROL_COOKIE_REPLY);
+		pool_put(d->pool, k);
+		return;
+	}
 	if (!e)
 		return drop(d, k, &d->counters.rx_unknown_index);
 	if (!cookie_message_consume(in, &e->peer->cookie, d->now))
 		return drop(d, k, &d->counters.rx_handshake_failed);
+	pool_put(d->pool, k);
+}
+
+bool device_under_load(const struct device *d, wg_time_t now)
+{
+	return d->hsq_len >= HANDSHAKE_QUEUE_LOAD ||
+	       (d->last_under_load && now < d->last_under_load + NSEC_PER_SEC);
+}
+
+bool device_send_control(struct device *d, const struct wg_endpoint *ep,
+			 const void *buf, size_t len)
+{
+	struct pkt *r;
+
+	if (len > PKT_BUF_SIZE || !(r = pool_get(d->pool))) {
+		d->counters.pool_exhausted++;
+		return false;
+	}
+	memcpy(r->buf, buf, len);
+	r->off = 0;
+	r->len = (uint32_t)len;
+	r->ep = *ep;
+	device_queue_udp(d, r);
+	device_flush(d);
+	return true;
+}
+
+/* An admission request that passed the macs: every one is a passcode
+ * guess, so the per-source limit applies even when not under load. */
+static void handle_admission(struct device *d, struct pkt *k)
+{
+	if (!ratelimiter_allow(d->ratelimiter, k->ep.family, k->ep.addr,
+			       d->now))
+		return drop(d, k, &d->counters.rx_handshake_ratelimited);
+	d->counters.rx_control++;
+	d->ops.control_rx(d->ops.ctx, k, DEVICE_CONTROL_ADMISSION_REQUEST);
 	pool_put(d->pool, k);
 }
 
@@ -317,8 +381,7 @@ void device_handshake_work(struct device *d, wg_time_t now)
 	d->now = now;
 	if (d->hsq_len >= HANDSHAKE_QUEUE_LOAD)
 		d->last_under_load = now ? now : 1;
-	under_load = d->last_under_load &&
-		     now < d->last_under_load + NSEC_PER_SEC;
+	under_load = device_under_load(d, now);
 
 	for (unsigned n = 0; n < HANDSHAKES_PER_TURN && d->hsq_head; n++) {
 		struct pkt *k = d->hsq_head;
@@ -352,6 +415,11 @@ void device_handshake_work(struct device *d, wg_time_t now)
 			break;
 		case VALID_MAC_WITH_COOKIE:
 			break;
+		}
+		if (type != MESSAGE_HANDSHAKE_INITIATION &&
+		    type != MESSAGE_HANDSHAKE_RESPONSE) {
+			handle_admission(d, k);
+			continue;
 		}
 		if (under_load &&
 		    !ratelimiter_allow(d->ratelimiter, k->ep.family, k->ep.addr,

@@ -30,6 +30,22 @@ struct uapi_client {
 	bool closing;		/* close once out is written */
 };
 
+/* What a program embedding the engine (weft server, weft client) plugs
+ * in. Every callback runs on the loop's thread. */
+struct daemon_hooks {
+	void *ctx;
+	/* weft's control messages (core/device.h, enum device_control). */
+	void (*control_rx)(void *ctx, const struct pkt *k,
+			   enum device_control kind);
+	/* At least once a second, and at deadline when that comes first. */
+	void (*tick)(void *ctx, wg_time_t now);
+	wg_time_t deadline;	/* monotonic ns; 0: none */
+	/* Readable or hung-up descriptors given to daemon_watch(). */
+	void (*fd_event)(void *ctx, int fd, uint32_t events);
+};
+
+enum { DAEMON_WATCH_MAX = 4 };
+
 struct daemon {
 	char ifname[16];
 	struct tun tun;
@@ -52,6 +68,9 @@ struct daemon {
 	bool tun_gro;		/* coalesce TCP segments on TUN writes */
 	struct gro_plan gro;
 
+	struct daemon_hooks hooks;
+	int watch_fds[DAEMON_WATCH_MAX];	/* -1: free */
+
 	uint64_t tun_write_dropped, udp_send_dropped, tun_read_dropped;
 	uint64_t tun_gro_units;
 };
@@ -59,6 +78,15 @@ struct daemon {
 /* Open the TUN (name), UAPI socket and engine state. 0 or -errno, with
  * one line already logged saying what failed and what to do. */
 int daemon_init(struct daemon *dm, const char *ifname);
+/* Install hooks (copied); control messages reach hooks->control_rx from
+ * now on instead of being dropped. */
+void daemon_set_hooks(struct daemon *dm, const struct daemon_hooks *hooks);
+/* Report fd's events (EPOLLIN) to hooks.fd_event. 0, -ENOSPC, -errno. */
+int daemon_watch(struct daemon *dm, int fd);
+void daemon_unwatch(struct daemon *dm, int fd);
+/* Stop daemon_run at the end of this turn, with status. */
+void daemon_stop(struct daemon *dm, int status);
+
 /* Run until a signal, the interface disappearing, or a fatal error. */
 int daemon_run(struct daemon *dm);
 void daemon_destroy(struct daemon *dm);

@@ -31,6 +31,7 @@ enum loop_tag {
 	TAG_UAPI,
 	TAG_TIMER,
 	TAG_SIGNAL,
+	TAG_WATCH_BASE = 32,
 	TAG_CLIENT_BASE = 64,
 };
 
@@ -75,6 +76,54 @@ _Static_assert(sizeof(struct offload_iov) == sizeof(struct iovec) &&
 	       offsetof(struct offload_iov, base) == offsetof(struct iovec, iov_base) &&
 	       offsetof(struct offload_iov, len) == offsetof(struct iovec, iov_len),
 	       "offload_iov must match struct iovec");
+
+static int ep_add(struct daemon *dm, int fd, uint64_t tag, uint32_t events);
+
+static void op_control_rx(void *ctx, const struct pkt *k,
+			  enum device_control kind)
+{
+	struct daemon *dm = ctx;
+
+	if (dm->hooks.control_rx)
+		dm->hooks.control_rx(dm->hooks.ctx, k, kind);
+}
+
+void daemon_set_hooks(struct daemon *dm, const struct daemon_hooks *hooks)
+{
+	dm->hooks = *hooks;
+	dm->dev.ops.control_rx = hooks->control_rx ? op_control_rx : NULL;
+}
+
+int daemon_watch(struct daemon *dm, int fd)
+{
+	for (int i = 0; i < DAEMON_WATCH_MAX; i++) {
+		if (dm->watch_fds[i] >= 0)
+			continue;
+		int ret = ep_add(dm, fd, TAG_WATCH_BASE + (uint64_t)i, EPOLLIN);
+
+		if (ret)
+			return ret;
+		dm->watch_fds[i] = fd;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void daemon_unwatch(struct daemon *dm, int fd)
+{
+	for (int i = 0; i < DAEMON_WATCH_MAX; i++) {
+		if (dm->watch_fds[i] == fd) {
+			epoll_ctl(dm->epfd, EPOLL_CTL_DEL, fd, NULL);
+			dm->watch_fds[i] = -1;
+		}
+	}
+}
+
+void daemon_stop(struct daemon *dm, int status)
+{
+	dm->running = false;
+	dm->exit_status = status;
+}
 
 static void op_random(void *ctx, void *buf, size_t len)
 {
@@ -181,6 +230,8 @@ int daemon_init(struct daemon *dm, const char *ifname)
 	dm->tun.fd = dm->uapi_fd = dm->epfd = dm->timerfd = dm->sigfd = -1;
 	for (int i = 0; i < UAPI_MAX_CLIENTS; i++)
 		dm->clients[i].fd = -1;
+	for (int i = 0; i < DAEMON_WATCH_MAX; i++)
+		dm->watch_fds[i] = -1;
 	snprintf(dm->ifname, sizeof(dm->ifname), "%s", ifname);
 
 	if (!uapi_ifname_valid(ifname)) {
@@ -296,6 +347,8 @@ static void rearm_timer(struct daemon *dm)
 
 	if (!next || (dm->next_housekeeping && dm->next_housekeeping < next))
 		next = dm->next_housekeeping;
+	if (dm->hooks.deadline && dm->hooks.deadline < next)
+		next = dm->hooks.deadline;
 	if (next == dm->timer_armed)
 		return;
 	dm->timer_armed = next;
@@ -311,6 +364,11 @@ static void housekeeping(struct daemon *dm, wg_time_t now)
 {
 	int mtu;
 
+	if (dm->hooks.tick && ((dm->hooks.deadline && now >= dm->hooks.deadline) ||
+			       now >= dm->next_housekeeping)) {
+		dm->hooks.deadline = 0;
+		dm->hooks.tick(dm->hooks.ctx, now);
+	}
 	if (now < dm->next_housekeeping)
 		return;
 	dm->next_housekeeping = now + NSEC_PER_SEC;
@@ -442,6 +500,7 @@ void daemon_log_counters(const struct daemon *dm)
 		{ "udp_send_dropped", dm->udp_send_dropped },
 		{ "tun_read_dropped", dm->tun_read_dropped },
 		{ "tun_gro_units", dm->tun_gro_units },
+		{ "rx_control", c->rx_control },
 	};
 	char line[1024];
 	size_t len = 0;
@@ -530,6 +589,15 @@ int daemon_run(struct daemon *dm)
 				handle_signal(dm);
 				break;
 			default:
+				if (tag >= TAG_WATCH_BASE &&
+				    tag < TAG_WATCH_BASE + DAEMON_WATCH_MAX) {
+					int fd = dm->watch_fds[tag - TAG_WATCH_BASE];
+
+					if (fd >= 0 && dm->hooks.fd_event)
+						dm->hooks.fd_event(dm->hooks.ctx, fd,
+								   evs[i].events);
+					break;
+				}
 				if (tag >= TAG_CLIENT_BASE &&
 				    tag < TAG_CLIENT_BASE + UAPI_MAX_CLIENTS)
 					uapi_server_event(dm,
