@@ -14,5 +14,6 @@ int showconf_main(int argc, char *argv[]);
 int setconf_main(int argc, char *argv[]);
 int addconf_main(int argc, char *argv[]);
 int syncconf_main(int argc, char *argv[]);
+int addclient_main(int argc, char *argv[]);	/* weft server add-client */
 
 #endif
