@@ -13,14 +13,19 @@
 #   ul2  r 10.123.2.1     2001:db8:2::1    s 10.123.2.2     2001:db8:2::2
 #   ul3  s 203.0.113.1    2001:db8:3::1    i 203.0.113.2    2001:db8:3::2
 #   ul4  s 192.168.50.1   fd00:50::1       l 192.168.50.2   fd00:50::2
+#   i's "internet" address (on its lo): 198.51.100.2, 2001:db8:ffff::2
 #
-# c's default route goes to r, r's to s, i's and l's to s: the client
-# reaches i also without the tunnel (through r and the server's forwarding,
-# with its own address), so a packet that bypasses the tunnel is seen at i
-# with the wrong source. The "internet" is 203.0.113.0/24 (TEST-NET-3) and
-# 2001:db8::/32: --secure keeps clients out of every private range, and i
-# must stay reachable then. Nothing here routes to the machine's real
-# network: the namespaces hold only these veths, lo and the tunnels.
+# c's default route goes to r, r's and l's to s, s's to i (its uplink, as
+# on a real exit server; i routes 10.123.0.0/16 and 2001:db8::/32 back to
+# s): the client reaches i also without the tunnel (through r and the
+# server's forwarding, with its own address), so a packet that bypasses
+# the tunnel is seen at i with the wrong source. The "internet" addresses
+# are public-looking documentation ones (TEST-NET-2/3, 2001:db8::/32),
+# because --secure keeps clients out of every private range and i must
+# stay reachable then; i's own address is off the server's connected
+# subnets, which --secure also closes. Nothing here routes to the
+# machine's real network: the namespaces hold only these veths, lo and the
+# tunnels.
 #
 # The server listens on 10.123.2.2:51820 (the client's --srv endpoint).
 # c and s get their own resolv.conf (/etc/netns/NS/resolv.conf, made here
@@ -45,7 +50,8 @@ ADDR_R4=10.123.1.1      ADDR_R6=2001:db8:1::1
 ADDR_RS4=10.123.2.1     ADDR_RS6=2001:db8:2::1
 ADDR_S4=10.123.2.2      ADDR_S6=2001:db8:2::2       # the server's endpoint
 ADDR_SI4=203.0.113.1    ADDR_SI6=2001:db8:3::1      # the server, internet side
-ADDR_I4=203.0.113.2     ADDR_I6=2001:db8:3::2
+ADDR_IL4=203.0.113.2    ADDR_IL6=2001:db8:3::2      # i, on the server's uplink
+ADDR_I4=198.51.100.2    ADDR_I6=2001:db8:ffff::2    # i, the "internet" host
 ADDR_SL4=192.168.50.1   ADDR_SL6=fd00:50::1         # the server, LAN side
 ADDR_L4=192.168.50.2    ADDR_L6=fd00:50::2
 FT_PORT=51820
@@ -152,7 +158,9 @@ ft_topology() {
     host_add c r s i l
     ft_link c r 1 "$ADDR_C4" "$ADDR_C6" "$ADDR_R4" "$ADDR_R6" 24
     ft_link r s 2 "$ADDR_RS4" "$ADDR_RS6" "$ADDR_S4" "$ADDR_S6" 24
-    ft_link s i 3 "$ADDR_SI4" "$ADDR_SI6" "$ADDR_I4" "$ADDR_I6" 24
+    ft_link s i 3 "$ADDR_SI4" "$ADDR_SI6" "$ADDR_IL4" "$ADDR_IL6" 24
+    on i ip addr add "$ADDR_I4/32" dev lo
+    on i ip -6 addr add "$ADDR_I6/128" dev lo
     ft_link s l 4 "$ADDR_SL4" "$ADDR_SL6" "$ADDR_L4" "$ADDR_L6" 24
     on c ip route add default via "$ADDR_R4"
     on c ip -6 route add default via "$ADDR_R6"
@@ -160,8 +168,12 @@ ft_topology() {
     on r ip -6 route add default via "$ADDR_S6"
     on s ip route add 10.123.1.0/24 via "$ADDR_RS4"
     on s ip -6 route add 2001:db8:1::/64 via "$ADDR_RS6"
-    on i ip route add default via "$ADDR_SI4"
-    on i ip -6 route add default via "$ADDR_SI6"
+    # The server's uplink is ul3: its default route, as on a real exit
+    # server (which tells its LAN interfaces from the uplink by it).
+    on s ip route add default via "$ADDR_IL4"
+    on s ip -6 route add default via "$ADDR_IL6"
+    on i ip route add 10.123.0.0/16 via "$ADDR_SI4"
+    on i ip -6 route add 2001:db8::/32 via "$ADDR_SI6"
     on l ip route add default via "$ADDR_SL4"
     on l ip -6 route add default via "$ADDR_SL6"
     on r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
@@ -257,10 +269,16 @@ ft_stop() {
     wait "$pid" 2>/dev/null || FT_RC=$?
 }
 
+# ft_pidfile HOST IF PID: HOST's run directory has IF.pid naming PID (what
+# `weft down IF` signals: the process is set up).
+ft_pidfile() {
+    [[ $(cat "$WORK/$1-run/$2.pid" 2>/dev/null) == "$3" ]]
+}
+
 # ft_server_start LOGNAME IF ARGS...: `weft server --interface IF ARGS` in
 # s; waits (<= 60 s: deriving a passcode key is slow, more so under ASan)
-# for "listening on UDP port". Sets SRV_PID and SRV_PUB (from "public
-# key: "). False when it did not come up.
+# for "listening on UDP port" and its pid file. Sets SRV_PID and SRV_PUB
+# (from "public key: "). False when it did not come up.
 ft_server_start() {
     local log=$1 ifn=$2
     shift 2
@@ -269,6 +287,10 @@ ft_server_start() {
     SRV_PID=$SPAWNED
     SRV_PUB=
     ft_wait_log "$SRV_PID" "$WORK/$log.log" 60 'listening on UDP port [0-9]+' || return 1
+    if ! wait_for 60 ft_pidfile s "$ifn" "$SRV_PID"; then
+        note "no $WORK/s-run/$ifn.pid naming the server's pid $SRV_PID after 60 s"
+        return 1
+    fi
     SRV_PUB=$(sed -n 's/.*public key: \([A-Za-z0-9+/]\{43\}=\)[[:space:]]*$/\1/p' "$WORK/$log.log" | head -n 1)
     [[ -n $SRV_PUB ]] || { note "no 'public key: <base64>' line in $log.log"; return 1; }
 }
@@ -298,7 +320,7 @@ ft_client_addrs() {
 }
 
 # ------------------------------------------------------------- services
-# ft_dns_start: the DNS responder on i, UDP 203.0.113.2:53; one log line
+# ft_dns_start: the DNS responder on i, UDP 198.51.100.2:53; one log line
 # per query ("query NAME type T from IP") in $WORK/dns.log.
 ft_dns_start() {
     # shellcheck disable=SC2016  # perl code
@@ -333,7 +355,7 @@ ft_dns_start() {
             my $an = defined $rdata ? pack("n n n N n", 0xc00c, $type, 1, 60, length $rdata) . $rdata : "";
             $s->send(pack("n n n n n n", $id, 0x8180, 1, $an ? 1 : 0, 0, 0) . $question . $an, 0, $peer);
         }' "$ADDR_I4" "$FT_DNS_A" "$FT_DNS_AAAA"
-    wait_for 5 grep -q '^dns: listening' "$WORK/dns.log" \
+    wait_for 5 grep -qs '^dns: listening' "$WORK/dns.log" \
         || die "the DNS responder on i did not start: $(cat "$WORK/dns.log")"
 }
 

@@ -109,7 +109,11 @@ check "[2] capture on l: $n packets arrived, all from the server's LAN addresses
     test "$n" -ge 10 -a "$nsrv" -eq "$n"
 for a in "$ADDR_SI4" "${SRV_T[@]}"; do
     seen=$(ft_seen_as c "$a" 8080)
-    note "[2] (not checked) the server host's TCP 8080 on $a: ${seen:+open, saw $seen}${seen:-closed}"
+    if [[ -n $seen ]]; then
+        note "[2] (not checked) the server host's TCP 8080 on $a is open to the client (it saw $seen)"
+    else
+        note "[2] (not checked) the server host's TCP 8080 on $a is closed to the client"
+    fi
 done
 
 ft_stop "$CLI_PID" TERM || true

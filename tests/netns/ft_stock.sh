@@ -69,7 +69,7 @@ on c env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go timeout 30 wg-quick up "
     >"$WORK/wg-quick-up.log" 2>&1 || rc=$?
 adopt_ns_pids
 check "wg-quick up with the add-client config: status $rc (0)" test "$rc" -eq 0
-sed 's/^/     /' "$WORK/wg-quick-up.log"
+sed 's/^/     /' "$WORK/wg-quick-up.log" | grep -v -e '^     [│┌└]' || true
 ((rc == 0)) || die "wg-quick up failed"
 kind=$(on c ip -d link show "$IF_Q" | grep -owE 'tun|wireguard' | head -n 1)
 note "the stock client's interface $IF_Q is a ${kind:-?} device (tun: wireguard-go, wireguard: the kernel's)"
