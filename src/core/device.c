@@ -326,6 +326,7 @@ struct peer *device_add_peer(struct device *d,
 		goto nomem;
 	p->dev = d;
 	p->internal_id = ++d->next_peer_id;
+	p->added = d->now;
 	p->previous = p->current = p->next = KP_NONE;
 	p->heap_pos = SIZE_MAX;
 	noise_handshake_init(&p->hs, &d->local, pubkey, NULL);

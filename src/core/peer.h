@@ -20,6 +20,7 @@ enum keypair_slot { KP_NONE = -1 };
 struct peer {
 	struct device *dev;
 	uint64_t internal_id;
+	wg_time_t added;	/* device time when it was added */
 
 	struct noise_handshake hs;
 	bool hs_indexed;	/* hs.local_index is in the index table */

@@ -30,6 +30,10 @@ struct pkt {
 };
 
 static inline uint8_t *pkt_data(struct pkt *p) { return p->buf + p->off; }
+static inline const uint8_t *pkt_cdata(const struct pkt *p)
+{
+	return p->buf + p->off;
+}
 
 struct pool {
 	struct pkt *mem;

@@ -2,7 +2,7 @@
  *
  * Each source (an IPv4 address, or an IPv6 /64 since one host usually owns a
  * whole /64) has a bucket of nanoseconds: it refills at one nanosecond per
- * nanosecond up to BUCKET_CAPACITY, and a packet costs PACKET_COST. So a
+ * nanosecond up to its capacity (cost x burst), and a packet costs the cost. So a
  * source gets RATELIMITER_PACKETS_BURSTABLE packets at once and then
  * RATELIMITER_PACKETS_PER_SECOND.
  *
@@ -26,7 +26,6 @@
 
 enum ratelimiter_costs {
 	PACKET_COST = NSEC_PER_SEC / RATELIMITER_PACKETS_PER_SECOND,
-	BUCKET_CAPACITY = PACKET_COST * RATELIMITER_PACKETS_BURSTABLE,
 	PROBE_SLOTS = 8,
 };
 
@@ -67,20 +66,28 @@ static size_t source_slot(const struct ratelimiter *r, enum ip_family family,
 }
 
 /* Tokens of e at now. A clock that went backwards refills nothing. */
-static uint64_t refilled(const struct ratelimiter_entry *e, wg_time_t now)
+static uint64_t refilled(const struct ratelimiter *r,
+			const struct ratelimiter_entry *e, wg_time_t now)
 {
 	uint64_t elapsed = now > e->last_time ? now - e->last_time : 0;
 
-	if (e->tokens >= BUCKET_CAPACITY ||
-	    elapsed >= BUCKET_CAPACITY - e->tokens)
-		return BUCKET_CAPACITY;
+	if (e->tokens >= r->capacity || elapsed >= r->capacity - e->tokens)
+		return r->capacity;
 	return e->tokens + elapsed;
 }
 
 void ratelimiter_init(struct ratelimiter *r, const uint8_t key[16])
 {
+	ratelimiter_init_rate(r, key, PACKET_COST, RATELIMITER_PACKETS_BURSTABLE);
+}
+
+void ratelimiter_init_rate(struct ratelimiter *r, const uint8_t key[16],
+			   uint64_t interval, unsigned burst)
+{
 	memset(r->table, 0, sizeof(r->table));
 	memcpy(r->hash_key, key, sizeof(r->hash_key));
+	r->cost = interval ? interval : 1;
+	r->capacity = r->cost * (burst ? burst : 1);
 }
 
 bool ratelimiter_allow(struct ratelimiter *r, enum ip_family family,
@@ -98,15 +105,15 @@ bool ratelimiter_allow(struct ratelimiter *r, enum ip_family family,
 	for (size_t i = 0; i < PROBE_SLOTS; i++) {
 		e = &r->table[(first + i) & (RATELIMITER_TABLE_SIZE - 1)];
 		if (e->used && e->family == family && e->key == key) {
-			e->tokens = refilled(e, now);
+			e->tokens = refilled(r, e, now);
 			if (now > e->last_time)
 				e->last_time = now;
-			if (e->tokens < PACKET_COST)
+			if (e->tokens < r->cost)
 				return false;
-			e->tokens -= PACKET_COST;
+			e->tokens -= r->cost;
 			return true;
 		}
-		level = e->used ? refilled(e, now) : BUCKET_CAPACITY;
+		level = e->used ? refilled(r, e, now) : r->capacity;
 		if (!victim || level > victim_level ||
 		    (level == victim_level &&
 		     e->last_time < victim->last_time)) {
@@ -121,6 +128,6 @@ bool ratelimiter_allow(struct ratelimiter *r, enum ip_family family,
 	victim->family = (uint8_t)family;
 	victim->key = key;
 	victim->last_time = now;
-	victim->tokens = BUCKET_CAPACITY - PACKET_COST;
+	victim->tokens = r->capacity - r->cost;
 	return true;
 }

@@ -28,11 +28,17 @@ struct ratelimiter_entry {
 
 struct ratelimiter {
 	uint8_t hash_key[16];
+	uint64_t cost;		/* ns of refill one packet takes */
+	uint64_t capacity;	/* ns: cost x burst */
 	struct ratelimiter_entry table[RATELIMITER_TABLE_SIZE];
 };
 
 /* key: 16 random bytes for SipHash. */
 void ratelimiter_init(struct ratelimiter *r, const uint8_t key[16]);
+
+/* Another rate: one packet per interval ns after a burst of burst. */
+void ratelimiter_init_rate(struct ratelimiter *r, const uint8_t key[16],
+			   uint64_t interval, unsigned burst);
 
 /* True if a packet from ip (4 or 16 bytes) may pass now. */
 __attribute__((warn_unused_result))

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/admission.h"
 #include "core/device.h"
 #include "core/peer.h"
 #include "crypto/ct.h"
@@ -839,6 +840,95 @@ static void test_staged_total_bounded(void **state)
 	net_free(&n);
 }
 
+/* weft's control messages: admission requests take the handshake queue's
+ * checks (mac1, then the per-source limit even when not under load) before
+ * the host sees them; responses and cookie replies for unknown indexes go
+ * straight to the host; a device without a host hook drops them all. */
+static unsigned control_seen[3];
+
+static void fake_control(void *ctx, const struct pkt *k, enum device_control kind)
+{
+	(void)ctx;
+	(void)k;
+	assert_true(kind <= DEVICE_CONTROL_COOKIE_REPLY);
+	control_seen[kind]++;
+}
+
+static void queue_msg(struct side *to, const struct side *from,
+		      const void *data, uint32_t len)
+{
+	to->inbox[to->ninbox].len = len;
+	to->inbox[to->ninbox].from = from->addr;
+	memcpy(to->inbox[to->ninbox].data, data, len);
+	to->ninbox++;
+}
+
+static void test_control_messages(void **state)
+{
+	struct net n;
+	struct side a, b;
+	struct admission_client ac;
+	uint8_t req[ADMISSION_REQUEST_LEN], resp[ADMISSION_RESPONSE_LEN] = { 0 };
+	struct message_handshake_cookie cookie = { 0 };
+
+	(void)state;
+	memset(control_seen, 0, sizeof(control_seen));
+	net_init(&n, &a, &b, false);
+	assert_true(admission_client_init(&ac, &a.dev.local, b.pub, NULL));
+	assert_true(admission_request_create(req, &ac, &a.dev.local, NULL, 0,
+					     n.now, &a.dev.nops));
+
+	/* No hook: dropped as an unknown type. */
+	queue_msg(&b, &a, req, sizeof(req));
+	deliver(&b);
+	assert_int_equal(b.dev.counters.rx_bad_type, 1);
+	assert_int_equal(b.dev.counters.rx_control, 0);
+
+	b.dev.ops.control_rx = fake_control;
+	/* A forged mac1 never reaches the host. */
+	req[ADMISSION_REQUEST_LEN - 32] ^= 1;
+	queue_msg(&b, &a, req, sizeof(req));
+	deliver(&b);
+	assert_int_equal(b.dev.counters.rx_bad_mac, 1);
+	assert_int_equal(control_seen[DEVICE_CONTROL_ADMISSION_REQUEST], 0);
+	req[ADMISSION_REQUEST_LEN - 32] ^= 1;
+
+	/* 30 at once from one source: the burst passes, the rest is limited
+	 * although the device is not under load. */
+	for (int i = 0; i < 30; i++)
+		queue_msg(&b, &a, req, sizeof(req));
+	deliver(&b);
+	assert_int_equal(control_seen[DEVICE_CONTROL_ADMISSION_REQUEST],
+			 RATELIMITER_PACKETS_BURSTABLE);
+	assert_int_equal(b.dev.counters.rx_handshake_ratelimited,
+			 30 - RATELIMITER_PACKETS_BURSTABLE);
+	/* A second later one more token. */
+	n.now += NSEC_PER_SEC;
+	queue_msg(&b, &a, req, sizeof(req));
+	deliver(&b);
+	assert_int_equal(control_seen[DEVICE_CONTROL_ADMISSION_REQUEST],
+			 RATELIMITER_PACKETS_BURSTABLE + 1);
+
+	/* Responses by type and exact length; one byte short is not one. */
+	resp[0] = ADMISSION_MESSAGE_TYPE;
+	resp[1] = ADMISSION_SUBTYPE_RESPONSE;
+	queue_msg(&b, &a, resp, sizeof(resp));
+	queue_msg(&b, &a, resp, sizeof(resp) - 1);
+	deliver(&b);
+	assert_int_equal(control_seen[DEVICE_CONTROL_ADMISSION_RESPONSE], 1);
+	assert_int_equal(b.dev.counters.rx_bad_type, 2);
+
+	/* A cookie reply for an index the device does not know. */
+	cookie.header.type = MESSAGE_HANDSHAKE_COOKIE;
+	le32_store(cookie.receiver_index, 0x12345678);
+	queue_msg(&b, &a, &cookie, sizeof(cookie));
+	deliver(&b);
+	assert_int_equal(control_seen[DEVICE_CONTROL_COOKIE_REPLY], 1);
+	assert_int_equal(b.pool.nfree, b.pool.total);
+	admission_client_clear(&ac);
+	net_free(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -860,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_remove_peer_cleans_up),
 		cmocka_unit_test(test_private_key_change),
 		cmocka_unit_test(test_staged_total_bounded),
+		cmocka_unit_test(test_control_messages),
 	};
 
 	if (!crypto_init())
