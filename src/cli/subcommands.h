@@ -14,5 +14,10 @@ int showconf_main(int argc, char *argv[]);
 int setconf_main(int argc, char *argv[]);
 int addconf_main(int argc, char *argv[]);
 int syncconf_main(int argc, char *argv[]);
+int server_main(int argc, char *argv[]);
+int addclient_main(int argc, char *argv[]);
+int client_main(int argc, char *argv[]);
+int down_main(int argc, char *argv[]);
+int cleanup_main(int argc, char *argv[]);
 
 #endif
