@@ -26,7 +26,8 @@
  * round trip rather than REKEY_TIMEOUT); an unanswered message is sent
  * anew (fresh ephemeral, fresh index) after --timeout, up to --attempts
  * times. A client starts a new handshake no sooner than 1 /
- * INITIATIONS_PER_SECOND after its last, which the server would drop.
+ * INITIATIONS_PER_SECOND (and a margin) after its last one ended: the
+ * server drops initiations of one peer that come faster.
  *
  * The server rate-limits admission requests per source address (each is a
  * passcode guess), so many clients behind one address are admitted at that
@@ -88,7 +89,8 @@ _Static_assert(ADMISSION_REQUEST_LEN >= sizeof(struct message_handshake_initiati
 	       "the request is the largest message");
 
 /* A peer consumes at most INITIATIONS_PER_SECOND initiations: the gap
- * between two of one client's, with a margin. */
+ * between the end of one of a client's handshakes (after the server
+ * consumed its initiation) and the next, with a margin. */
 #define HSLOAD_REUSE_GAP (NSEC_PER_SEC / INITIATIONS_PER_SECOND + 5 * NSEC_PER_MSEC)
 
 /* ---- one simulated client: the protocol, without sockets or clocks ---- */
@@ -112,8 +114,9 @@ struct hc {
 	int fd;
 	unsigned attempts;		/* transmissions of the exchange */
 	size_t slot;			/* in the in-flight table */
-	wg_time_t started, deadline, last_initiation;
-	bool ever_initiated;
+	wg_time_t started, deadline;
+	wg_time_t last_done;		/* end of its last handshake */
+	bool ever_done;
 	struct ip_prefix addr4, addr6;	/* what the server granted */
 };
 
@@ -184,8 +187,6 @@ static size_t hc_initiation(struct hc *c, wg_time_t now,
 	cookie_add_mac_to_packet(out, sizeof(*m), &c->maker, now);
 	c->index = le32_load(idx);
 	c->state = HC_HANDSHAKING;
-	c->last_initiation = now;
-	c->ever_initiated = true;
 	return sizeof(*m);
 }
 
@@ -728,6 +729,8 @@ static void finish(struct run *r, uint32_t id, wg_time_t now, bool ok,
 		/* A handshake that failed may be tried again later. */
 		c->state = HC_ADMITTED;
 		noise_handshake_clear(&c->hs);
+		c->last_done = now;
+		c->ever_done = true;
 	} else if (!ok) {
 		c->state = HC_FAILED;
 	}
@@ -872,9 +875,9 @@ static void run_phase(struct run *r, enum phase_kind kind, struct phase *ph)
 				uint32_t id = r->ring[r->ring_head];
 				struct hc *c = &r->cl[id];
 
-				if (c->ever_initiated &&
-				    now < c->last_initiation + HSLOAD_REUSE_GAP) {
-					wg_time_t w = c->last_initiation +
+				if (c->ever_done &&
+				    now < c->last_done + HSLOAD_REUSE_GAP) {
+					wg_time_t w = c->last_done +
 						      HSLOAD_REUSE_GAP - now;
 
 					if (w < wait)
