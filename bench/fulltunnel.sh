@@ -473,7 +473,7 @@ connect_times() {
         # One ping every 10 ms from now until the first answer; ping exits
         # when its socket cannot route (the client changes the routes
         # meanwhile): then again at once.
-        first= restarts=0
+        first='' restarts=0
         while [[ -z $first ]] && (($(elapsed "$t0" "$(date +%s.%N)" | cut -d. -f1) < CONNECT_TIMEOUT)); do
             out=$(on c timeout $((CONNECT_TIMEOUT + 5)) ping -D -n -c 1 -i 0.01 -W 1 -w "$CONNECT_TIMEOUT" 10.123.3.2 2>&1 || true)
             first=$(sed -n 's/^\[\([0-9.]*\)\] [0-9]* bytes from.*/\1/p' <<<"$out" | head -n 1)
