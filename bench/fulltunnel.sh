@@ -586,6 +586,8 @@ phase() {
         p50) sed -n 's/.*latency p50 \([0-9.]*\) ms.*/\1/p' <<<"$l" ;;
         p99) sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$l" ;;
         cookies) sed -n 's/.*; \([0-9]*\) cookie replies.*/\1/p' <<<"$l" ;;
+        secs) sed -n 's/.* failed in \([0-9.]*\) s = .*/\1/p' <<<"$l" ;;
+        cpu) sed -n 's/.*hsload CPU \([0-9.]*\) s;.*/\1/p' <<<"$l" ;;
         failures) sed -n 's/.*failures: //p' <<<"$l" | tr ',' '\n' | awk '$2 > 0 { printf "%s%s %s", n++ ? ", " : "", $1, $2 }' ;;
     esac
 }
@@ -601,7 +603,7 @@ failures() {
 }
 
 report() {
-    local s n ok med p90 rest_no rc_bad idle rss_s per hsr cpus
+    local s n ok med p90 rest_no rc_bad idle rss_s per
     if ((NTHR)); then
         printf '### Throughput: client -> server -> internet host\n\n'
         printf '| path | 1 stream Gbit/s | 1x / wggo | 4 streams Gbit/s | 4x / wggo | ping median ms | CPU 1x client/server %% | CPU 4x client/server %% | CPU-s/Gbit 1x | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x | rounds |\n'
@@ -633,29 +635,29 @@ report() {
         idle=$(lv base rss_idle)
         rss_s=$(lv base rss_sessions)
         per=$(awk -v a="$idle" -v b="$rss_s" -v n="$(phase base admit ok)" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/ && n > 0) printf "%.1f", (b - a) / n; else printf "-" }')
-        hsr=$(phase base sustained rate)
-        cpus=$(lv base server_cpu_s_sustained)
         printf '### Server under handshake load (hsload, %s clients, each its own key, socket and source address)\n\n' "$LOAD_CLIENTS"
-        printf '| batch | concurrency | admitted | admissions/s | admit p50/p99 ms | handshakes/s, one each | sustained handshakes/s | sustained p50/p99 ms | cookie replies (admit/hs/sustained) | failures | server CPU %% sustained |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
+        printf '| batch | concurrency | admitted | admissions/s | admit p50/p99 ms | handshakes/s, one each | sustained handshakes/s | sustained p50/p99 ms | cookie replies (admit/hs/sustained) | failures | server CPU %% sustained | server CPU-µs per handshake | hsload CPU %% sustained |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
         for s in base over; do
             [[ -n $(lv "$s" rss_sessions) ]] || continue
-            printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s/%s | %s/%s/%s | %s | %s |\n' \
+            printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s/%s | %s/%s/%s | %s | %s | %s | %s |\n' \
                 "$([[ $s == base ]] && echo "first $LOAD_CLIENTS" || echo "next $LOAD_CLIENTS")" \
                 "$([[ $s == base ]] && echo "$LOAD_CONCURRENCY" || echo "$OVERLOAD_CONCURRENCY")" \
                 "$(phase "$s" admit ok)" "$(phase "$s" admit rate)" "$(phase "$s" admit p50)" "$(phase "$s" admit p99)" \
                 "$(phase "$s" handshake rate)" "$(phase "$s" sustained rate)" \
                 "$(phase "$s" sustained p50)" "$(phase "$s" sustained p99)" \
                 "$(phase "$s" admit cookies)" "$(phase "$s" handshake cookies)" "$(phase "$s" sustained cookies)" \
-                "$(failures "$s")" \
-                "$(lv "$s" server_cpu_sustained)"
+                "$(failures "$s")" "$(lv "$s" server_cpu_sustained)" \
+                "$(awk -v c="$(lv "$s" server_cpu_s_sustained)" -v n="$(phase "$s" sustained ok)" \
+                    'BEGIN { if (c ~ /^[0-9.]+$/ && n > 0) printf "%.0f", 1e6 * c / n; else printf "-" }')" \
+                "$(awk -v c="$(phase "$s" sustained cpu)" -v t="$(phase "$s" sustained secs)" \
+                    'BEGIN { if (c ~ /^[0-9.]+$/ && t > 0) printf "%.0f", 100 * c / t; else printf "-" }')"
         done
-        printf '\n| server RSS idle MiB | with %s clients (sessions) MiB | KiB per client | at the end MiB | peers in `wg show` | "admitted" lines | server CPU-µs per sustained handshake |\n|---|---|---|---|---|---|---|\n' "$LOAD_CLIENTS"
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n\n' \
+        printf '\n| server RSS idle MiB | with %s clients (sessions) MiB | KiB per client | at the end MiB | peers in `wg show` | "admitted" lines |\n|---|---|---|---|---|---|\n' "$LOAD_CLIENTS"
+        printf '| %s | %s | %s | %s | %s | %s |\n\n' \
             "$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')" "$(awk -v k="$rss_s" 'BEGIN { printf "%.1f", k / 1024 }')" \
             "$per" "$(awk -v k="$(lv end rss_end)" 'BEGIN { printf "%.1f", k / 1024 }')" \
-            "$(lv base wg_peers)" "$(lv base server_admitted_lines)" \
-            "$(awk -v c="$cpus" -v r="$hsr" -v t="$LOAD_SECS" 'BEGIN { if (c ~ /^[0-9.]+$/ && r > 0 && t > 0) printf "%.0f", 1e6 * c / (r * t); else printf "-" }')"
-        printf 'Admission: the passcode exchange (the server: 2 X25519 + the proof check; the client: as `weft client`). Latency: first transmission to the answer, cookie round trips and retransmissions included (hsload --timeout 1000 ms, 5 attempts). Sustained: each client handshakes again at most every 25 ms (the server takes 50 initiations/s per peer); server CPU over that phase (%% of one core) includes the confirming keepalives. The second batch (if any) runs at a concurrency that fills the server'"'"'s handshake queue, so it answers with cookie replies and the clients resend with mac2. KiB per client: RSS after every client of the first batch was admitted and completed a handshake, minus idle, over the admitted count.\n'
+            "$(lv base wg_peers)" "$(lv base server_admitted_lines)"
+        printf 'Admission: the passcode exchange (the server: 2 X25519 + the proof check; the client: as `weft client`). Latency: first transmission to the answer, cookie round trips and retransmissions included (hsload --timeout 1000 ms, 5 attempts). Sustained: each client handshakes again at most every 25 ms (the server takes 50 initiations/s per peer); server CPU over that phase (%% of one core, from the end of the one-each phase to hsload'"'"'s exit) includes the confirming keepalives, and per handshake is that CPU over the sustained handshakes completed; hsload runs on the same cores (%d here) and does the same number of X25519 operations per handshake as the server. The second batch (if any) runs at a concurrency that fills the server'"'"'s handshake queue, so it answers with cookie replies and the clients resend with mac2. KiB per client: RSS after every client of the first batch was admitted and completed a handshake, minus idle, over the admitted count.\n' "$NCPU"
     fi
     if [[ -s $NOTES ]]; then
         printf '\n### What misbehaved\n\n'

@@ -481,6 +481,7 @@ struct phase {
 	uint64_t ok, failed, fail[FAIL_KINDS];
 	uint64_t cookies, retransmits, bad_replies, unreachable, send_errors;
 	wg_time_t t0, t1;
+	wg_time_t cpu0, cpu1;	/* the tool's own CPU time (user + system) */
 	uint32_t *lat;		/* microseconds, HSLOAD_MAX_SAMPLES at most */
 	size_t nlat;
 	uint64_t nseen;		/* samples offered (reservoir beyond the cap) */
@@ -540,12 +541,13 @@ static void phase_print(struct phase *ph, FILE *f)
 		secs > 0 ? (double)ph->ok / secs : 0.0,
 		pct_ms(ph->lat, ph->nlat, 50), pct_ms(ph->lat, ph->nlat, 90),
 		pct_ms(ph->lat, ph->nlat, 99), pct_ms(ph->lat, ph->nlat, 100));
-	fprintf(f, "; %llu cookie replies, %llu retransmissions, %llu bad replies, %llu unreachable, %llu send errors; failures:",
+	fprintf(f, "; %llu cookie replies, %llu retransmissions, %llu bad replies, %llu unreachable, %llu send errors, hsload CPU %.2f s; failures:",
 		(unsigned long long)ph->cookies,
 		(unsigned long long)ph->retransmits,
 		(unsigned long long)ph->bad_replies,
 		(unsigned long long)ph->unreachable,
-		(unsigned long long)ph->send_errors);
+		(unsigned long long)ph->send_errors,
+		ph->cpu1 > ph->cpu0 ? (double)(ph->cpu1 - ph->cpu0) / 1e9 : 0.0);
 	for (int k = 0; k < FAIL_KINDS; k++)
 		fprintf(f, "%s %s %llu", k ? "," : "", fail_names[k],
 			(unsigned long long)ph->fail[k]);
@@ -584,6 +586,15 @@ static wg_time_t mono_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (wg_time_t)ts.tv_sec * NSEC_PER_SEC + (wg_time_t)ts.tv_nsec;
+}
+
+/* CPU time this process used so far. */
+static wg_time_t cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (wg_time_t)ts.tv_sec * NSEC_PER_SEC + (wg_time_t)ts.tv_nsec;
 }
 
@@ -856,6 +867,7 @@ static void run_phase(struct run *r, enum phase_kind kind, struct phase *ph)
 	r->ninflight = 0;
 	r->ring_head = r->ring_len = 0;
 	ph->t0 = now;
+	ph->cpu0 = cpu_now();
 	end = now + (wg_time_t)r->o.duration * NSEC_PER_SEC;
 	if (kind == PH_SUSTAINED) {
 		for (uint32_t i = 0; i < r->n; i++)
@@ -919,6 +931,7 @@ static void run_phase(struct run *r, enum phase_kind kind, struct phase *ph)
 		}
 	}
 	ph->t1 = mono_now();
+	ph->cpu1 = cpu_now();
 }
 
 #ifndef HSLOAD_NO_MAIN
