@@ -30,7 +30,7 @@ enum client_defaults {
 	CLIENT_RETRY_CAP_MS = 30000,
 	/* Handshake retransmissions without an answer before the client
 	 * goes back to admission (the server may have lost it). */
-	CLIENT_LOST_ATTEMPTS = 2,
+	CLIENT_LOST_ATTEMPTS = 1,
 	/* Unanswered admission attempts before the hint about what to
 	 * check is printed. */
 	CLIENT_HINT_ATTEMPTS = 3,
