@@ -50,6 +50,7 @@ struct server {
 	char ctl_path[108];
 	struct ip_prefix srv4, srv6;
 	wg_time_t next_expiry;
+	bool pool_dirty;		/* assignments not yet in the pool file */
 	char pidfile[PATH_MAX + 32];
 	uint64_t admitted, wrong_passcodes;
 };
@@ -229,12 +230,12 @@ static void admit(struct server *s, const struct pkt *k,
 		admission_request_clear(req);
 		return;
 	}
+	/* Saved by the next tick: one fsync a second, not one per client
+	 * (a crash loses at most that second, and the keyed hash gives
+	 * most keys the same address again anyway). */
 	if (!had || memcmp(&old4, &grant.address4, sizeof(old4)) ||
-	    memcmp(&old6, &grant.address6, sizeof(old6))) {
-		if (srvstate_save_pool(&s->st) < 0)
-			log_warn("cannot save the address pool in %s: addresses may change after a restart",
-				 s->st.dir);
-	}
+	    memcmp(&old6, &grant.address6, sizeof(old6)))
+		s->pool_dirty = true;
 	grant.server4 = s->srv4;
 	grant.server6 = s->srv6;
 	memcpy(grant.dns, s->cfg->dns, sizeof(grant.dns));
@@ -331,7 +332,15 @@ static void on_fd(void *ctx, int fd, uint32_t events)
 
 static void on_tick(void *ctx, wg_time_t now)
 {
-	expire_idle_peers(ctx, now);
+	struct server *s = ctx;
+
+	expire_idle_peers(s, now);
+	if (s->pool_dirty) {
+		s->pool_dirty = false;
+		if (srvstate_save_pool(&s->st) < 0)
+			log_warn("cannot save the address pool in %s: addresses may change after a restart",
+				 s->st.dir);
+	}
 }
 
 /* ---- host configuration ---- */
