@@ -132,8 +132,8 @@ ft_resolv() {
     local h=$1 d
     shift
     d=/etc/netns/${T_NSOF[$h]}
-    if [[ ! -d /etc/netns ]]; then
-        mkdir /etc/netns
+    # Another run may make or remove /etc/netns at the same time.
+    if [[ ! -d /etc/netns ]] && mkdir /etc/netns 2>/dev/null; then
         FT_ETC_MADE=1
     fi
     mkdir -p "$d"
