@@ -7,7 +7,7 @@ BUILD=(gcc pkg-config meson ninja-build libsodium-dev libssl-dev libcmocka-dev
        libqrencode-dev
        libmnl-dev libnftables-dev clang libclang-rt-14-dev)
 RUNTIME=(iproute2 iputils-ping procps psmisc coreutils)
-TEST=(wireguard-tools wireguard-go iperf3 socat tcpdump nftables util-linux
+TEST=(wireguard-tools wireguard-go iperf3 socat tcpdump nftables util-linux zbar-tools
       time)
 
 want=("${BUILD[@]}" "${RUNTIME[@]}")

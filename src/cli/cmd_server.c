@@ -14,6 +14,7 @@
 #include "crypto/x25519.h"
 #include "os/linux/log.h"
 #include "vpn/server.h"
+#include "vpn/wgquick.h"
 
 static void usage(FILE *f)
 {
@@ -130,13 +131,20 @@ int server_main(int argc, char *argv[])
 			break;
 		case 'P': pool4 = optarg; break;
 		case O_POOL6: pool6 = optarg; break;
-		case O_ENDPOINT:
-			if (strlen(optarg) >= sizeof(cfg->endpoint)) {
-				fprintf(stderr, "%s: --endpoint is too long\n", prog_name);
+		case O_ENDPOINT: {
+			char ep[WGQUICK_ENDPOINT_MAX], why[WGQUICK_ERR_MAX];
+
+			/* Checked now: server.conf and every config add-client
+			 * prints carry it. */
+			if (wgquick_endpoint(optarg, strlen(optarg), 1, ep, why) < 0 ||
+			    strlen(optarg) >= sizeof(cfg->endpoint)) {
+				fprintf(stderr, "%s: --endpoint %s: %s\n", prog_name,
+					optarg, why);
 				goto out;
 			}
 			snprintf(cfg->endpoint, sizeof(cfg->endpoint), "%s", optarg);
 			break;
+		}
 		case O_MTU:
 			if (!parse_uint("--mtu", optarg, 1280, 9000, &v))
 				goto out;

@@ -78,6 +78,8 @@ struct daemon {
 /* Open the TUN (name), UAPI socket and engine state. 0 or -errno, with
  * one line already logged saying what failed and what to do. */
 int daemon_init(struct daemon *dm, const char *ifname);
+/* The same, listening on port from the start (0: any). */
+int daemon_init_port(struct daemon *dm, const char *ifname, uint16_t port);
 /* Install hooks (copied); control messages reach hooks->control_rx from
  * now on instead of being dropped. */
 void daemon_set_hooks(struct daemon *dm, const struct daemon_hooks *hooks);

@@ -219,6 +219,11 @@ static void apply_test_times(struct device *d)
 
 int daemon_init(struct daemon *dm, const char *ifname)
 {
+	return daemon_init_port(dm, ifname, 0);
+}
+
+int daemon_init_port(struct daemon *dm, const char *ifname, uint16_t port)
+{
 	struct device_ops ops = {
 		.ctx = dm, .udp_send = op_udp_send, .tun_write = op_tun_write,
 		.random = op_random, .tai64n = op_tai64n, .wall = op_wall,
@@ -313,7 +318,7 @@ int daemon_init(struct daemon *dm, const char *ifname)
 	}
 	uapi_server_init(dm);
 	/* Like wireguard-go: listen on a random port until told otherwise. */
-	ret = daemon_bind(dm, 0);
+	ret = daemon_bind(dm, port);
 	if (ret < 0)
 		return ret;
 	log_info("interface %s is up (ChaCha20-Poly1305 from %s)", ifname,

@@ -105,8 +105,10 @@ static int add_len(struct clients *c, const char *name, size_t len,
 		return -EEXIST;
 	if (c->n == CLIENTS_MAX)
 		return -ENOSPC;
+	/* The whole entry, padding of the name included, is set: two lists
+	 * with the same clients compare equal byte for byte. */
+	memset(&c->entries[c->n], 0, sizeof(c->entries[0]));
 	memcpy(c->entries[c->n].name, name, len);
-	c->entries[c->n].name[len] = '\0';
 	memcpy(c->entries[c->n].key, key, CLIENTS_KEY_LEN);
 	pos = key_lower_bound(c, key);
 	memmove(&c->by_key[pos + 1], &c->by_key[pos],

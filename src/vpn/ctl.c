@@ -181,7 +181,7 @@ int ctl_format_reply_ok(const struct ip_prefix *a4, const struct ip_prefix *a6,
 int ctl_format_reply_error(const char *reason, char *buf, size_t cap)
 {
 	static const char head[] = "error ";
-	char r[CTL_LINE_MAX - sizeof(head)];	/* room for the '\n' */
+	char r[CTL_LINE_MAX - (sizeof(head) - 1)];	/* '\n' or NUL */
 	size_t rlen = strnlen(reason, sizeof(r) - 1);
 	int n;
 

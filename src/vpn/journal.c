@@ -552,6 +552,62 @@ static bool parse_all(const char *path, const char *buf, size_t len,
 	return ok;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t l = strlen(s), n = strlen(suffix);
+
+	return l >= n && !strcmp(s + l - n, suffix);
+}
+
+/* Copies a crash left behind before its entry was recorded (name.orig
+ * or name.orig.tmp): <ifname>.*.orig[.tmp], except those of another
+ * interface whose name starts with "<ifname>." and has a journal here. */
+static void remove_stale_copies(struct undo *u)
+{
+	char others[HELD_MAX][JOURNAL_IFNAMSIZ];
+	size_t il = strlen(u->ifname), n_others = 0;
+	struct dirent *d;
+	int fd = dup(u->dirfd);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!dp) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((d = readdir(dp))) {
+		size_t l = strlen(d->d_name), sl = sizeof(suffix_undo) - 1;
+
+		if (l <= il + 1 + sl || l - sl >= JOURNAL_IFNAMSIZ ||
+		    strncmp(d->d_name, u->ifname, il) || d->d_name[il] != '.' ||
+		    !ends_with(d->d_name, suffix_undo))
+			continue;
+		if (n_others == HELD_MAX)
+			goto out;	/* too many to tell apart: leave them */
+		memcpy(others[n_others], d->d_name, l - sl);
+		others[n_others++][l - sl] = '\0';
+	}
+	rewinddir(dp);
+	while ((d = readdir(dp))) {
+		bool theirs = false;
+
+		if (strncmp(d->d_name, u->ifname, il) || d->d_name[il] != '.' ||
+		    !(ends_with(d->d_name, ".orig") || ends_with(d->d_name, ".orig.tmp")))
+			continue;
+		for (size_t i = 0; i < n_others; i++) {
+			size_t ol = strlen(others[i]);
+
+			if (!strncmp(d->d_name, others[i], ol) && d->d_name[ol] == '.')
+				theirs = true;
+		}
+		if (!theirs && unlinkat(u->dirfd, d->d_name, 0) < 0 && errno != ENOENT)
+			log_warn("journal: cannot remove %s/%s: %s", u->dir,
+				 d->d_name, strerror(errno));
+	}
+out:
+	closedir(dp);
+}
+
 static void remove_journal(struct undo *u, const char *name,
 			   const struct journal_entry *es, size_t n)
 {
@@ -571,6 +627,7 @@ static void remove_journal(struct undo *u, const char *name,
 			log_warn("journal: cannot remove %s: %s",
 				 es[i].u.file.backup, strerror(errno));
 	}
+	remove_stale_copies(u);
 	(void)fsync(u->dirfd);
 }
 

@@ -679,6 +679,10 @@ int journal_parse(const char *line, size_t len, struct journal_entry *out,
 	}
 	for (klen = 0; klen < len && line[klen] != ' '; klen++)
 		;
+	if (klen == 0) {
+		snprintf(err, JOURNAL_ERR_MAX, "empty line or leading space");
+		return -EINVAL;
+	}
 	for (size_t k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
 		if (strlen(kind_names[k]) == klen && !memcmp(kind_names[k], line, klen))
 			kind = (int)k;

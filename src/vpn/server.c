@@ -280,8 +280,18 @@ static void ctl_serve(struct server *s)
 	size_t len = 0;
 	int fd = accept4(s->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
 	if (fd < 0)
 		return;
+	/* The socket is 0600 already; the peer's credentials say so again,
+	 * for a socket directory someone loosened. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    cred.uid != 0) {
+		close(fd);
+		return;
+	}
 	/* A local root client; still, never let it stall the tunnel. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -352,6 +362,20 @@ static bool same_addr(const struct ip_prefix *a, const struct ip_prefix *b)
 	return a->family && a->family == b->family && !memcmp(a->addr, b->addr, n);
 }
 
+/* In a range --secure keeps clients out of (fw_rules.c's list). */
+static bool secure_blocks(const struct ip_prefix *a)
+{
+	const uint8_t *b = a->addr;
+
+	if (a->family == 4)
+		return b[0] == 10 || b[0] == 127 || b[0] == 0 ||
+		       (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		       (b[0] == 192 && b[1] == 168) ||
+		       (b[0] == 169 && b[1] == 254) ||
+		       (b[0] == 100 && (b[1] & 0xc0) == 64);
+	return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
 static int setup_firewall(struct server *s)
 {
 	struct fw_server fw = { 0 };
@@ -368,10 +392,18 @@ static int setup_firewall(struct server *s)
 	fw_addr_of(&fw.tun6, &s->srv6);
 	fw.secure = s->cfg->secure;
 	fw.isolate_clients = s->cfg->secure;
-	for (size_t i = 0; i < s->cfg->n_dns; i++)
+	for (size_t i = 0; i < s->cfg->n_dns; i++) {
+		char a[ADDRPOOL_PREFIX_STR_MAX];
+
 		if (same_addr(&s->cfg->dns[i], &s->srv4) ||
-		    same_addr(&s->cfg->dns[i], &s->srv6))
+		    same_addr(&s->cfg->dns[i], &s->srv6)) {
 			fw.offer_dns = true;
+		} else if (fw.secure && secure_blocks(&s->cfg->dns[i])) {
+			addrpool_prefix_format(&s->cfg->dns[i], a);
+			log_warn("--dns %s is in a range --secure closes to clients: they cannot reach it (use a public resolver, or one on this host's tunnel address)",
+				 a);
+		}
+	}
 	if (fw.secure) {
 		/* The server's own LANs, global IPv6 ones included. */
 		n = policy_local_prefixes(s->nl, s->dm->tun.ifindex, lan, FW_MAX_LAN);
@@ -540,14 +572,12 @@ static int start(struct server *s)
 	addrpool_server_address(s->st.pool, &s->srv4, &s->srv6);
 
 	s->dm_init = true;
-	if ((ret = daemon_init(s->dm, cfg->ifname)) < 0)
+	if ((ret = daemon_init_port(s->dm, cfg->ifname, cfg->port)) < 0)
 		return ret;
 	if (!device_set_private_key(&s->dm->dev, cfg->private_key)) {
 		log_err("the private key is not usable");
 		return -EINVAL;
 	}
-	if ((ret = daemon_bind(s->dm, cfg->port)) < 0)
-		return ret;
 	key_to_base64(pub, s->dm->dev.local.static_public);
 	printf("public key: %s\n", pub);
 	fflush(stdout);
