@@ -32,6 +32,15 @@ capture_start c ul1 under
 ft_client_start client "$IF_C" --dns "$ADDR_I4" || die "weft client did not connect"
 capture_start c "$IF_C" tun 'udp port 53'
 
+# The lines the CLI spec promises on stdout.
+check "the server's stdout says 'listening on UDP port $FT_PORT'" \
+    test "$(ft_count "$WORK/server.log" "listening on UDP port $FT_PORT\$")" -ge 1
+check "the client's stdout says 'connecting to $ADDR_S4:$FT_PORT'" \
+    test "$(ft_count "$WORK/client.log" "connecting to $ADDR_S4:$FT_PORT\$")" -ge 1
+cli_key=$(wg pubkey <"$WORK/c-state/$IF_C.key" 2>/dev/null) || cli_key=
+admitted=$(grep -F "admitted $cli_key from $ADDR_C4:" "$WORK/server.log" | head -n 1)
+check "the server's stdout says 'admitted <the client's key> from $ADDR_C4:PORT as $CLI_A4/.. $CLI_A6/..' (${admitted:-no such line})" \
+    ft_matches "$admitted" " as $CLI_A4/[0-9]+ $CLI_A6/[0-9]+\$"
 check "client's IPv4 tunnel address ($CLI_A4) is in the default pool 10.77.0.0/16" \
     ft_matches "$CLI_A4" '^10\.77\.[0-9]+\.[0-9]+$'
 check "client got an IPv6 tunnel address ($CLI_A6)" ft_matches "$CLI_A6" ':'
@@ -99,4 +108,4 @@ check "weft client exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 0
 ft_stop "$SRV_PID" TERM || true
 check "weft server exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 0
 
-lib_finish
+ft_finish

@@ -153,4 +153,4 @@ table=$(on c nft list tables | grep -F "weft_" || true)
 check "the kill switch is gone after the client stopped (${table:-none})" test -z "$table"
 ft_stop "$SRV_PID" TERM || true
 
-lib_finish
+ft_finish

@@ -70,9 +70,11 @@ FT_LINK_UPKEEP='arp or (icmp6 and ip6[40] >= 133 and ip6[40] <= 136) or (ip6 and
 # ... and the WireGuard/admission UDP between client and server.
 FT_TO_ENDPOINT="udp and dst host $ADDR_S4 and dst port $FT_PORT"
 
-# Run "$@" with SIGINT and SIGQUIT at their defaults, in the same process.
+# FT_EXEC FILE CMD...: run CMD with SIGINT and SIGQUIT at their defaults
+# and stderr appended to FILE, in the same process.
 # shellcheck disable=SC2016  # perl code
-FT_SIGRESET=(perl -e '$SIG{INT} = $SIG{QUIT} = "DEFAULT"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n";')
+FT_EXEC=(perl -e '$SIG{INT} = $SIG{QUIT} = "DEFAULT"; my $e = shift;
+    open(STDERR, ">>", $e) or die "$e: $!\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n";')
 
 # ft_init NAME: lib_init plus this file's needs. WEFT must name the weft
 # binary: these tests run its server and client commands.
@@ -130,8 +132,8 @@ ft_resolv() {
     local h=$1 d
     shift
     d=/etc/netns/${T_NSOF[$h]}
-    if [[ ! -d /etc/netns ]]; then
-        mkdir /etc/netns
+    # Another run may make or remove /etc/netns at the same time.
+    if [[ ! -d /etc/netns ]] && mkdir /etc/netns 2>/dev/null; then
         FT_ETC_MADE=1
     fi
     mkdir -p "$d"
@@ -192,6 +194,16 @@ ft_topology() {
     wait_ping c "$ADDR_S6" 5 || die "no ping c -> $ADDR_S6 over the underlay"
 }
 
+# ft_finish: a check that no sanitizer reported anything in the logs of
+# this run (a report need not change an exit status), then lib_finish.
+ft_finish() {
+    local hits
+    hits=$(grep -lE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ' \
+        "$WORK"/*.log "$WORK"/*.out "$WORK"/*.err 2>/dev/null | xargs -r -n 1 basename | xargs) || true
+    check "no sanitizer report in the logs (${hits:-none})" test -z "$hits"
+    lib_finish
+}
+
 # ---------------------------------------------------------------- weft
 # ft_env HOST: FT_ENV, the environment of weft processes in HOST.
 ft_env() {
@@ -209,12 +221,13 @@ ft_weft() {
 }
 
 # ft_spawn HOST LOGNAME ARGS...: `weft ARGS` in HOST in the background,
-# stdout and stderr to $WORK/LOGNAME.log; its PID (recorded) in SPAWNED.
+# stdout to $WORK/LOGNAME.log (the lines the CLI spec names are checked
+# there), stderr to $WORK/LOGNAME-stderr.log; its PID (recorded) in SPAWNED.
 ft_spawn() {
     local h=$1 log=$2
     shift 2
     ft_env "$h"
-    spawn "$h" "$log" "${FT_SIGRESET[@]}" env "${FT_ENV[@]}" "$FT_WEFT" "$@"
+    spawn "$h" "$log" "${FT_EXEC[@]}" "$WORK/$log-stderr.log" env "${FT_ENV[@]}" "$FT_WEFT" "$@"
 }
 
 # ft_matches STRING REGEX: STRING matches the extended REGEX.
@@ -270,15 +283,32 @@ ft_stop() {
 }
 
 # ft_pidfile HOST IF PID: HOST's run directory has IF.pid naming PID (what
-# `weft down IF` signals: the process is set up).
+# `weft down IF` signals).
 ft_pidfile() {
     [[ $(cat "$WORK/$1-run/$2.pid" 2>/dev/null) == "$3" ]]
 }
 
+# ft_wait_pidfile HOST IF PID SECONDS: until ft_pidfile; false (noted) at
+# the deadline or when PID exited first.
+ft_wait_pidfile() {
+    local deadline=$((SECONDS + $4))
+    until ft_pidfile "$1" "$2" "$3"; do
+        if ! kill -0 "$3" 2>/dev/null; then
+            note "pid $3 exited before it wrote $WORK/$1-run/$2.pid"
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            note "no $WORK/$1-run/$2.pid naming pid $3 after $4 s"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
 # ft_server_start LOGNAME IF ARGS...: `weft server --interface IF ARGS` in
 # s; waits (<= 60 s: deriving a passcode key is slow, more so under ASan)
-# for "listening on UDP port" and its pid file. Sets SRV_PID and SRV_PUB
-# (from "public key: "). False when it did not come up.
+# for its pid file, which is written once it is set up. Sets SRV_PID and
+# SRV_PUB (from "public key: "). False when it did not come up.
 ft_server_start() {
     local log=$1 ifn=$2
     shift 2
@@ -286,9 +316,8 @@ ft_server_start() {
     ft_spawn s "$log" server --interface "$ifn" "$@"
     SRV_PID=$SPAWNED
     SRV_PUB=
-    ft_wait_log "$SRV_PID" "$WORK/$log.log" 60 'listening on UDP port [0-9]+' || return 1
-    if ! wait_for 60 ft_pidfile s "$ifn" "$SRV_PID"; then
-        note "no $WORK/s-run/$ifn.pid naming the server's pid $SRV_PID after 60 s"
+    if ! ft_wait_pidfile s "$ifn" "$SRV_PID" 60; then
+        tail -n 5 "$WORK/$log.log" "$WORK/$log-stderr.log" 2>/dev/null | sed 's/^/     /'
         return 1
     fi
     SRV_PUB=$(sed -n 's/.*public key: \([A-Za-z0-9+/]\{43\}=\)[[:space:]]*$/\1/p' "$WORK/$log.log" | head -n 1)

@@ -189,4 +189,4 @@ check "[right2] weft client exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 
 ft_stop "$SRV_PID" TERM || true
 check "weft server exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 0
 
-lib_finish
+ft_finish

@@ -122,4 +122,4 @@ for d in "${default_dirs[@]}"; do
     check "weft kept out of $d (WEFT_STATE_DIR/WEFT_RUN_DIR given)" test ! -e "$d"
 done
 
-lib_finish
+ft_finish

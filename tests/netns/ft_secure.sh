@@ -121,4 +121,4 @@ check "[2] weft client exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 0
 ft_stop "$SRV_PID" TERM || true
 check "[2] weft server exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 0
 
-lib_finish
+ft_finish

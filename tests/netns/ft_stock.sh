@@ -98,4 +98,4 @@ check "the stock client's wireguard-go has exited" \
 ft_stop "$SRV_PID" TERM || true
 check "weft server exits 0 on SIGTERM (status $FT_RC)" test "$FT_RC" = 0
 
-lib_finish
+ft_finish
