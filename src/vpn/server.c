@@ -713,8 +713,10 @@ int server_run(struct server_config *cfg)
 	if (start(&s) == 0) {
 		hooks.ctx = &s;
 		daemon_set_hooks(s.dm, &hooks);
-		printf("serving on %s, UDP port %u%s\n", cfg->ifname,
-		       s.dm->udp.port, cfg->secure ? " (--secure)" : "");
+		/* Ready: state written, control socket and pid file there. */
+		printf("interface %s%s\nlistening on UDP port %u\n",
+		       cfg->ifname, cfg->secure ? " (--secure)" : "",
+		       s.dm->udp.port);
 		fflush(stdout);
 		status = daemon_run(s.dm);
 		daemon_log_counters(s.dm);

@@ -42,7 +42,7 @@ server_start() {
         --listen 51820 --state-dir "$STATE" --endpoint 10.123.1.1 \
         --pool 10.66.0.0/24 --pool6 fd66::/64
     SERVER_PID=$SPAWNED
-    wait_for 20 grep -q '^serving on' "$WORK/server-$1.log" \
+    wait_for 20 grep -q '^listening on UDP port' "$WORK/server-$1.log" \
         || die "weft server did not start: $(tail -n 5 "$WORK/server-$1.log" | tr '\n' ' ')"
 }
 server_stop() {
