@@ -99,7 +99,7 @@ int client_main(int argc, char *argv[])
 	struct vpn_identity id = { 0 };
 	const char *passcode = NULL, *passfile = NULL, *srv = NULL;
 	const char *ifname = CLIENT_DEFAULT_IFNAME;
-	char keyfile[PATH_MAX + 64], *end;
+	char keyfile[PATH_MAX + 64];
 	unsigned long v;
 	int c, status = 1;
 
@@ -125,12 +125,8 @@ int client_main(int argc, char *argv[])
 		case O_SK: id.sk = optarg; break;
 		case 'i': ifname = optarg; break;
 		case O_MTU:
-			v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < 1280 || v > 9000) {
-				fprintf(stderr, "%s: --mtu %s: expected 1280..9000\n",
-					prog_name, optarg);
+			if (!vpnopts_uint("--mtu", optarg, 1280, 9000, &v))
 				goto out;
-			}
 			cfg->mtu = (unsigned)v;
 			break;
 		case O_STATE:

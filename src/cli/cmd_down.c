@@ -18,37 +18,9 @@
 #include "os/linux/firewall.h"
 #include "os/linux/log.h"
 #include "vpn/journal.h"
+#include "vpn/pidfile.h"
 
 enum { MAX_NAMES = 64, DOWN_WAIT_MS = 15000 };
-
-/* The pid in RUN/IF.pid if that process is alive, else 0. */
-static pid_t running_pid(const char *run_dir, const char *ifname)
-{
-	char path[PATH_MAX + 64], buf[32];
-	FILE *f;
-	long pid;
-	char *end;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.pid", run_dir, ifname) >=
-	    sizeof(path))
-		return 0;
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	pid = strtol(buf, &end, 10);
-	if (pid <= 1 || (*end && *end != '\n'))
-		return 0;
-	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-		unlink(path);	/* stale */
-		return 0;
-	}
-	return (pid_t)pid;
-}
 
 static int add_name(char names[][16], int n, const char *name)
 {
@@ -140,7 +112,7 @@ static int run(int argc, char *argv[], bool stop)
 		n = all_names(state_dir, run_dir, names);
 	}
 	for (int i = 0; i < n; i++) {
-		pid_t pid = running_pid(run_dir, names[i]);
+		pid_t pid = pidfile_running(run_dir, names[i]);
 
 		if (pid && !stop) {
 			fprintf(stderr, "%s: %s is in use by a running weft (pid %ld): stop it with `weft down %s`\n",

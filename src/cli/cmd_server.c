@@ -44,20 +44,6 @@ static void usage(FILE *f)
 		SERVER_DEFAULT_POOL4, SERVER_DEFAULT_MTU);
 }
 
-static bool parse_uint(const char *what, const char *arg, unsigned long min,
-		       unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	*out = strtoul(arg, &end, 10);
-	if (!*arg || *end || *out < min || *out > max) {
-		fprintf(stderr, "%s: %s %s: expected a number from %lu to %lu\n",
-			prog_name, what, arg, min, max);
-		return false;
-	}
-	return true;
-}
-
 static bool parse_pool(const char *what, const char *arg, int family,
 		       struct ip_prefix *out)
 {
@@ -118,7 +104,7 @@ int server_main(int argc, char *argv[])
 		case O_PK: id.pk = optarg; break;
 		case O_SK: id.sk = optarg; break;
 		case 'l':
-			if (!parse_uint("--listen", optarg, 1, 65535, &v))
+			if (!vpnopts_uint("--listen", optarg, 1, 65535, &v))
 				goto out;
 			cfg->port = (uint16_t)v;
 			break;
@@ -146,7 +132,7 @@ int server_main(int argc, char *argv[])
 			break;
 		}
 		case O_MTU:
-			if (!parse_uint("--mtu", optarg, 1280, 9000, &v))
+			if (!vpnopts_uint("--mtu", optarg, 1280, 9000, &v))
 				goto out;
 			cfg->mtu = (unsigned)v;
 			break;

@@ -179,3 +179,18 @@ bool vpnopts_ifname(const char *name, char out[16])
 	snprintf(out, 16, "%s", name);
 	return true;
 }
+
+bool vpnopts_uint(const char *what, const char *arg, unsigned long min,
+		  unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (!*arg || *end || errno || *arg == '-' || *out < min || *out > max) {
+		fprintf(stderr, "%s: %s %s: expected a number from %lu to %lu\n",
+			prog_name, what, arg, min, max);
+		return false;
+	}
+	return true;
+}

@@ -37,6 +37,10 @@ bool vpnopts_dirs(char *state_dir, size_t state_cap, char *run_dir,
 /* weft server and weft client change the host's network: root only. */
 bool vpnopts_need_root(const char *what);
 
+/* A decimal number in [min, max] for option what. */
+bool vpnopts_uint(const char *what, const char *arg, unsigned long min,
+		  unsigned long max, unsigned long *out);
+
 /* "1-15 characters of [A-Za-z0-9_.-]" */
 bool vpnopts_ifname(const char *name, char out[16]);
 

@@ -38,6 +38,7 @@
 #include "vpn/backoff.h"
 #include "vpn/hostdns.h"
 #include "vpn/journal.h"
+#include "vpn/pidfile.h"
 #include "vpn/policy.h"
 
 enum client_state { ADMITTING, HANDSHAKING, CONNECTED };
@@ -64,7 +65,7 @@ struct client {
 	bool host_configured;
 	struct ip_prefix addr4, addr6;	/* on the interface */
 	uint64_t last_handshake_sec;
-	char pidfile[PATH_MAX + 32];
+	char pidfile[PIDFILE_PATH_MAX];
 	char server_str[300];
 };
 
@@ -439,25 +440,6 @@ static void on_fd(void *ctx, int fd, uint32_t events)
 
 /* ---- start and stop ---- */
 
-static int write_pidfile(struct client *c)
-{
-	char buf[32];
-	int fd, n;
-
-	snprintf(c->pidfile, sizeof(c->pidfile), "%s/%s.pid", c->cfg->run_dir,
-		 c->cfg->ifname);
-	fd = open(c->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	return 0;
-}
-
 static int add_server_peer(struct client *c)
 {
 	static const uint8_t any[16];
@@ -554,7 +536,7 @@ static int start(struct client *c)
 	    (ret = daemon_watch(c->dm, nl_fd(c->mon))) < 0)
 		log_warn("cannot watch for network changes (%s): reconnects after them will be slower",
 			 strerror(-ret));
-	if (write_pidfile(c) < 0)
+	if (pidfile_write(cfg->run_dir, cfg->ifname, c->pidfile) < 0)
 		log_warn("cannot write %s/%s.pid: weft down will not find this client",
 			 cfg->run_dir, cfg->ifname);
 	crypto_random(&seed, sizeof(seed));
@@ -567,8 +549,7 @@ static void stop(struct client *c)
 {
 	int ret;
 
-	if (c->pidfile[0])
-		unlink(c->pidfile);
+	pidfile_remove(c->pidfile);
 	/* The interface goes first, with its addresses and routes; then the
 	 * journal, newest change first: DNS, rules, sysctls, kill switch. */
 	if (c->dm_init)

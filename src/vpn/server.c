@@ -31,6 +31,7 @@
 #include "vpn/clients.h"
 #include "vpn/ctl.h"
 #include "vpn/journal.h"
+#include "vpn/pidfile.h"
 #include "vpn/policy.h"
 #include "vpn/srvstate.h"
 
@@ -51,7 +52,7 @@ struct server {
 	struct ip_prefix srv4, srv6;
 	wg_time_t next_expiry;
 	bool pool_dirty;		/* assignments not yet in the pool file */
-	char pidfile[PATH_MAX + 32];
+	char pidfile[PIDFILE_PATH_MAX];
 	uint64_t admitted, wrong_passcodes;
 };
 
@@ -507,25 +508,6 @@ static void add_named_clients(struct server *s)
 	}
 }
 
-static int write_pidfile(struct server *s)
-{
-	char buf[32];
-	int fd, n;
-
-	snprintf(s->pidfile, sizeof(s->pidfile), "%s/%s.pid", s->cfg->run_dir,
-		 s->cfg->ifname);
-	fd = open(s->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	return 0;
-}
-
 /* ---- start and stop ---- */
 
 static int meta_init(struct server *s)
@@ -652,7 +634,7 @@ static int start(struct server *s)
 		if (daemon_watch(s->dm, s->ctl_fd) < 0)
 			log_warn("cannot watch the control socket");
 	}
-	if (write_pidfile(s) < 0)
+	if (pidfile_write(cfg->run_dir, cfg->ifname, s->pidfile) < 0)
 		log_warn("cannot write %s/%s.pid: weft down will not find this server",
 			 cfg->run_dir, cfg->ifname);
 	if (!cfg->has_passcode)
@@ -668,8 +650,7 @@ static void stop(struct server *s)
 		close(s->ctl_fd);
 		unlink(s->ctl_path);
 	}
-	if (s->pidfile[0])
-		unlink(s->pidfile);
+	pidfile_remove(s->pidfile);
 	if (s->st_open && s->st.pool && srvstate_save_pool(&s->st) < 0)
 		log_warn("cannot save the address pool in %s", s->st.dir);
 	/* The TUN goes first, with its addresses and routes; then what the
