@@ -134,6 +134,8 @@ TEST_BUDGET=$((ROUNDS * NTHR * (EST_SYS + QUIET_WAIT + 60) + CONNECTS * (CONNECT
     + LOAD_SECS + OVERLOAD_SECS + 600))
 export TEST_BUDGET
 . "$ROOT/tests/netns/lib.sh"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 command -v iperf3 >/dev/null || { echo "fulltunnel: needs iperf3" >&2; exit 77; }
 command -v nft >/dev/null || { echo "fulltunnel: needs nft" >&2; exit 77; }
 lib_init fulltunnel
@@ -141,15 +143,12 @@ WGGO=${REF_DAEMON:-}
 if has_part throughput && [[ " ${SYS_LIST[*]} " == *" wggo "* && -z $WGGO ]]; then
     echo "fulltunnel: needs wireguard-go as the yardstick" >&2; exit 77
 fi
-HZ=$(getconf CLK_TCK)
-NCPU=$(nproc)
 RES=$WORK/results.tsv       # round sys g1 g4 ping cpu1c cpu1s cpu4c cpu4s cpg1 cpg4 noisy other
 CONN=$WORK/connect.tsv      # n secs rc restored
 LOADF=$WORK/load.tsv        # batch key value
 NOTES=$WORK/notes.txt       # what misbehaved, one line each
 : >"$RES"; : >"$CONN"; : >"$LOADF"; : >"$NOTES"
 
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 # remark MSG: something misbehaved; the report lists it.
 remark() { printf '%s\n' "$*" >>"$NOTES"; log "NOTE: $*"; }
 
@@ -165,118 +164,6 @@ teardown() {
     done
     rmdir /etc/netns 2>/dev/null || true
     return 0
-}
-
-# ------------------------------------------------------------- measuring
-# (tree, ticks, rss_kib, host_busy, wait_quiet, median, other_ticks,
-# other_pct as in throughput.sh)
-tree() {
-    ps -e -o pid=,ppid= | awk -v roots="$*" '
-        { kids[$2] = kids[$2] " " $1 }
-        END { n = split(roots, q, " ")
-              for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " ")
-                  for (j = 1; j <= m; j++) q[++n] = k[j] } }'
-}
-ticks() {
-    local p s sum=0 f
-    for p in $(tree "$@"); do
-        s=$(cat /proc/"$p"/stat 2>/dev/null) || continue
-        s=${s##*) }
-        read -ra f <<<"$s"
-        sum=$((sum + f[11] + f[12]))
-    done
-    echo "$sum"
-}
-rss_kib() {
-    local p sum=0 v
-    for p in $(tree "$1"); do
-        v=$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null) || true
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-host_busy() {
-    local a b
-    a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-    sleep "$1"
-    b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-    awk -v a="$a" -v b="$b" -v n="$NCPU" 'BEGIN { split(a, x); split(b, y)
-        printf "%.0f", (y[2] > x[2]) ? 100 * n * (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
-}
-wait_quiet() {
-    local t0=$SECONDS bg
-    BUSY_NOTE=
-    while :; do
-        bg=$(host_busy 1)
-        ((bg < MAX_BG)) && return 0
-        if ((SECONDS - t0 >= QUIET_WAIT)); then
-            BUSY_NOTE="host ${bg}% busy before the run"
-            log "host still ${bg}% busy; measuring anyway (flagged noisy)"
-            return 0
-        fi
-        sleep 2
-    done
-}
-median() {
-    sort -g | awk 'function p(x) { if (x >= 1000) printf "%.0f\n", x; else printf "%.3g\n", x }
-        {v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) p(v[(NR + 1) / 2]);
-        else p((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-# pctl Q: nearest-rank Q-th percentile of the numbers on stdin.
-pctl() {
-    sort -g | awk -v q="$1" '{v[NR] = $1} END { if (!NR) { print "-"; exit }
-        r = int((q * NR + 99) / 100); if (r < 1) r = 1; printf "%.3g\n", v[r] }'
-}
-other_ticks() {
-    local n ours='' mine
-    for n in /run/netns/"weft-$T_NAME-$T_TAG-"*; do
-        [[ -e $n ]] && ours+=" net:[$(stat -L -c %i "$n")]"
-    done
-    mine=$(tree $$ | tr '\n' ' ')
-    { find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -printf '%h %l\n' 2>/dev/null || true; } |
-    awk -v ours="$ours" -v mine="$mine" '
-        BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) skip[o[i]] = 1
-                n = split(mine, m, " "); for (i = 1; i <= n; i++) self[m[i]] = 1 }
-        $2 in skip { next }
-        { split($1, p, "/"); if (p[3] in self) next
-          f = "/proc/" p[3] "/stat"
-          if ((getline line < f) > 0) {
-              sub(/^.*\) /, "", line); split(line, v, " ")
-              if (p[3] != 2 && v[2] != 2) print p[3] ":" v[20], v[12] + v[13] + v[14] + v[15]
-          }
-          close(f) }'
-}
-other_pct() {
-    awk -v hz="$HZ" -v dt="$3" 'NR == FNR {t0[$1] = $2; next} {d += $2 - t0[$1]}
-        END { printf "%.0f", (dt > 0) ? 100 * d / hz / dt : 0 }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
-}
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-
-# iperf ARGS...: one iperf3 run c -> TARGET, CPU of DAEMONS (client's,
-# server's) sampled around it; sets R_GBPS, R_CPU_C, R_CPU_S, R_CPG, R_OTHER.
-iperf() {
-    local t0 t1 a0 a1 b0 b1 o0 o1 out=$WORK/iperf.out rc=0
-    R_GBPS=FAIL R_CPU_C=- R_CPU_S=- R_CPG=- R_OTHER=0
-    o0=$(other_ticks)
-    t0=$(date +%s.%N)
-    if ((${#DAEMONS[@]})); then a0=$(ticks "${DAEMONS[0]}"); b0=$(ticks "${DAEMONS[1]}"); fi
-    on c timeout $((DURATION + OMIT + 30)) iperf3 -c "$TARGET" -t "$DURATION" -O "$OMIT" \
-        --connect-timeout 5000 -f g "$@" >"$out" 2>&1 || rc=$?
-    t1=$(date +%s.%N)
-    if ((${#DAEMONS[@]})); then a1=$(ticks "${DAEMONS[0]}"); b1=$(ticks "${DAEMONS[1]}"); fi
-    o1=$(other_ticks)
-    R_OTHER=$(other_pct "$o0" "$o1" "$(elapsed "$t0" "$t1")")
-    if ((rc != 0)); then
-        log "iperf3 $* failed: $(tail -n 2 "$out" | tr '\n' ' ')"
-        return 0
-    fi
-    R_GBPS=$(awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i + 1) == "Gbits/sec") v = $i} END {print v}' "$out")
-    [[ -n $R_GBPS ]] || R_GBPS=FAIL
-    ((${#DAEMONS[@]})) || return 0
-    read -r R_CPU_C R_CPU_S R_CPG < <(awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v hz="$HZ" \
-        -v t0="$t0" -v t1="$t1" -v g="$R_GBPS" 'BEGIN { dt = t1 - t0
-            ca = a / hz / dt; cb = b / hz / dt
-            printf "%.0f %.0f %s\n", 100 * ca, 100 * cb, (g > 0) ? sprintf("%.3f", (ca + cb) / g) : "-" }')
 }
 
 # ------------------------------------------------------------- topology
@@ -425,7 +312,7 @@ EOF
 
 # run_system ROUND SYSTEM: one row of RES.
 run_system() {
-    local round=$1 sys=$2 ping g1=FAIL g4=FAIL c1c=- c1s=- c4c=- c4s=- cpg1=- cpg4=- t noisy=0 order other=0 rc
+    local round=$1 sys=$2 noisy=0 rc
     wait_quiet
     [[ -z $BUSY_NOTE ]] || noisy=1
     setup "$sys" "$round"
@@ -433,20 +320,8 @@ run_system() {
     # Nothing reaches i but through s: the exit server forwards it.
     spawn i iperf3-server timeout $((4 * (DURATION + OMIT) + 120)) iperf3 -s -B "$TARGET"
     wait_for 5 listening i 5201 || die "$sys: iperf3 server did not start"
-    ping=$(on c timeout $((PINGS / 50 + 30)) ping -n -c "$PINGS" -i 0.01 -W 1 "$TARGET" 2>/dev/null \
-        | sed -n 's/.*time=\([0-9.]*\).*/\1/p' | median)
-    order="1 4"; ((round % 2)) || order="4 1"
-    for t in $order; do
-        if [[ $t == 1 ]]; then
-            iperf
-            g1=$R_GBPS c1c=$R_CPU_C c1s=$R_CPU_S cpg1=$R_CPG
-        else
-            iperf -P 4
-            g4=$R_GBPS c4c=$R_CPU_C c4s=$R_CPU_S cpg4=$R_CPG
-        fi
-        ((R_OTHER <= other)) || other=$R_OTHER
-    done
-    ((other < MAX_BG)) || { noisy=1; BUSY_NOTE+="${BUSY_NOTE:+; }other jobs ${other}% during a run"; }
+    measure "$round" c   # DAEMONS: client, server
+    ((M_OTHER < MAX_BG)) || { noisy=1; BUSY_NOTE+="${BUSY_NOTE:+; }other jobs ${M_OTHER}% during a run"; }
     if [[ $sys == weft ]]; then
         for rc in "${DAEMONS[@]}"; do
             kill -0 "$rc" 2>/dev/null || remark "round $round weft: a weft process ($rc) exited during the run"
@@ -454,9 +329,9 @@ run_system() {
         rc=$(grep -c '^reconnecting' "$WORK"/weft-client-*"c$round".log 2>/dev/null || true)
         ((${rc:-0} == 0)) || remark "round $round weft: the client logged ${rc} 'reconnecting' lines during the run"
     fi
-    log "round $round $sys: 1x $g1 Gbit/s (cpu c $c1c% s $c1s%), 4x $g4 Gbit/s (cpu c $c4c% s $c4s%), ping $ping ms${BUSY_NOTE:+ ($BUSY_NOTE)}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$g1" "$g4" "$ping" \
-        "$c1c" "$c1s" "$c4c" "$c4s" "$cpg1" "$cpg4" "$noisy" "$other" >>"$RES"
+    log "round $round $sys: 1x $M_G1 Gbit/s (cpu c $M_C1A% s $M_C1B%), 4x $M_G4 Gbit/s (cpu c $M_C4A% s $M_C4B%), ping $M_PING ms${BUSY_NOTE:+ ($BUSY_NOTE)}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$M_G1" "$M_G4" "$M_PING" \
+        "$M_C1A" "$M_C1B" "$M_C4A" "$M_C4B" "$M_CPG1" "$M_CPG4" "$noisy" "$M_OTHER" >>"$RES"
 }
 
 # ---------------------------------------------------------------- connect
@@ -553,18 +428,6 @@ load() {
 }
 
 # ---------------------------------------------------------------- report
-col() {   # col SYS N: column N of SYS's rows, clean rounds only if any
-    awk -F'\t' -v s="$1" -v c="$2" -v clean="$(awk -F'\t' -v s="$1" '$2 == s && !$12' "$RES" | wc -l)" \
-        '$2 == s && (!clean || !$12) && $c ~ /^[0-9.]+$/ {print $c}' "$RES"
-}
-med() { col "$1" "$2" | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "-" }'; }
-rows() {
-    local n m
-    n=$(awk -F'\t' -v s="$1" '$2 == s' "$RES" | wc -l)
-    m=$(awk -F'\t' -v s="$1" '$2 == s && $12' "$RES" | wc -l)
-    printf '%s%s' "$n" "$( ((m)) && echo " ($m noisy)")"
-}
 label() {
     case $1 in
         raw) echo "routed + NAT, no VPN" ;;
@@ -613,7 +476,7 @@ report() {
                 "$(med "$s" 3)" "$(ratio "$(med "$s" 3)" "$(med wggo 3)")" \
                 "$(med "$s" 4)" "$(ratio "$(med "$s" 4)" "$(med wggo 4)")" "$(med "$s" 5)" \
                 "$(med "$s" 6)" "$(med "$s" 7)" "$(med "$s" 8)" "$(med "$s" 9)" \
-                "$(med "$s" 10)" "$(ratio "$(med "$s" 10)" "$(med wggo 10)")" "$(med "$s" 11)" "$(rows "$s")"
+                "$(med "$s" 10)" "$(ratio "$(med "$s" 10)" "$(med wggo 10)")" "$(med "$s" 11)" "$(rows "$RES" 12 "$s")"
         done
         printf '\nMedians over rounds. iperf3 in c to 10.123.3.2 in i, which c reaches only through s; ping: median of %s at 10 ms. CPU: the VPN processes (client in c, server in s) in %% of one core (%d cores here); CPU-s/Gbit: both together per Gbit carried (lower is better).\n\n' "$PINGS" "$NCPU"
     fi
@@ -670,10 +533,7 @@ anchors_note() {
     local a=../shared/bench/anchors.sh section
     printf '\n### Peers measured by %s\n\n' "$a"
     if [[ -n $ANCHORS_FILE && -r $ANCHORS_FILE ]]; then
-        section=$(awk '/^## `anchors\.sh / { h = $0; t = ""; gap = 0; next }
-            h != "" && /^\|/ { if (gap && t != "") t = t "\n"; t = t $0 "\n"; gap = 0; next }
-            { gap = 1 }
-            END { if (h != "" && t != "") printf "%s\n%s", h, t }' "$ANCHORS_FILE")
+        section=$(anchors_tables "$ANCHORS_FILE")
         if [[ -n $section ]]; then
             printf 'Tables of the latest run in `%s`, verbatim; a separate run on a two-namespace path, so compare by its own wireguard-go row:\n\n' "$ANCHORS_FILE"
             sed 1d <<<"$section"
@@ -686,44 +546,29 @@ anchors_note() {
 }
 
 # ------------------------------------------------------------------ main
-CHILD=
-# shellcheck disable=SC2317  # called by the trap
-on_signal() {
-    [[ -z $CHILD ]] || { kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null; }
-    exit 130
-}
 trap on_signal INT TERM
 # part NAME CMD...: CMD in a subshell torn down on its way out.
 part() {
-    local name=$1 rc
+    local name=$1
     shift
-    set +e
-    (set -e; trap teardown EXIT; "$@") &
-    CHILD=$!
-    wait "$CHILD"; rc=$?
-    CHILD=
-    set -e
-    if ((rc != 0)); then
-        log "$name: failed (rc $rc)"
-        remark "$name: failed (rc $rc); see the log lines above"
+    run_child "$@"
+    if ((CHILD_RC != 0)); then
+        log "$name: failed (rc $CHILD_RC)"
+        remark "$name: failed (rc $CHILD_RC); see the log lines above"
         T_FAILS=$((T_FAILS + 1))
     fi
     return 0
 }
-pkgv() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 STARTED=$(date -u +%FT%TZ)
 log "parts: $PARTS; systems: $SYSTEMS; $ROUNDS rounds of ${DURATION}s tests; weft: $WEFT_CMD"
 log "estimated duration: $((EST_TOTAL / 60)) min $((EST_TOTAL % 60)) s on a quiet host (watchdog at ${TEST_BUDGET} s)"
 if ((HAS_THR)); then
     for ((r = 1; r <= ROUNDS; r++)); do
-        order=("${SYS_LIST[@]}")
-        if ((r % 2 == 0)); then
-            order=(); for ((j = ${#SYS_LIST[@]} - 1; j >= 0; j--)); do order+=("${SYS_LIST[j]}"); done
-        fi
-        for sys in "${order[@]}"; do
+        round_order "$r"
+        for sys in "${ORDER[@]}"; do
             part "round $r $sys" run_system "$r" "$sys"
             awk -F'\t' -v r="$r" -v s="$sys" '$1 == r && $2 == s' "$RES" | grep -q . \
-                || printf '%s\t%s\tFAIL\tFAIL\t-\t-\t-\t-\t-\t-\t-\t0\t-\n' "$r" "$sys" >>"$RES"
+                || fail_row "$r" "$sys"
         done
     done
 fi
@@ -738,12 +583,8 @@ out=$RESULTS_DIR/fulltunnel-$(date +%F).md
     printf -- '- invocation: `PARTS="%s" SYSTEMS="%s" ROUNDS=%s DURATION=%s OMIT=%s PINGS=%s CONNECTS=%s LOAD_CLIENTS=%s LOAD_CONCURRENCY=%s LOAD_SECS=%s OVERLOAD_CONCURRENCY=%s OVERLOAD_SECS=%s bench/fulltunnel.sh`\n' \
         "$PARTS" "$SYSTEMS" "$ROUNDS" "$DURATION" "$OMIT" "$PINGS" "$CONNECTS" "$LOAD_CLIENTS" \
         "$LOAD_CONCURRENCY" "$LOAD_SECS" "$OVERLOAD_CONCURRENCY" "$OVERLOAD_SECS"
-    printf -- '- weft %s (%s); wireguard-go %s; iperf3 %s; kernel %s\n' \
-        "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" "$WEFT_CMD" \
-        "$(pkgv wireguard-go)" "$(pkgv iperf3)" "$(uname -r)"
-    printf -- '- host: %s x %s, %s MiB RAM; topology c -- r -- s -- i (veths, inner MTU %s)\n\n' "$NCPU" \
-        "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
-        "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)" "$TUN_MTU"
+    versions "$WEFT_CMD"
+    printf -- '- host: %s; topology c -- r -- s -- i (veths, inner MTU %s)\n\n' "$(host_desc)" "$TUN_MTU"
     printf '%s\n' "$table"
     printf '\n<details><summary>raw data</summary>\n\n```\nround system 1x 4x ping cpu1c cpu1s cpu4c cpu4s cpg1 cpg4 noisy other%%\n'
     cat "$RES"

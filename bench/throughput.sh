@@ -62,6 +62,7 @@
 # tests/netns/lib.sh) and are removed on exit, also on failure or Ctrl-C;
 # all traffic, the flood too, stays between this run's namespaces.
 # shellcheck disable=SC2016  # backticks: markdown in printf formats
+# shellcheck disable=SC2317  # functions run through run_child and traps
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -z ${WEFTD:-} ]]; then
@@ -136,6 +137,8 @@ EST_SYS=$((2 * (DURATION + OMIT) + 3 + PINGS / 100))
 EST_FLOOD=$((DURATION + OMIT + 3))
 TEST_BUDGET=$((ROUNDS * (${#SYS_LIST[@]} * (2 * (DURATION + OMIT) + 60 + PINGS / 50) + ${#FLOOD_LIST[@]} * (FLOOD_SECS + 40)) + PEERS / 5 + 300))
 . "$ROOT/tests/netns/lib.sh"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 command -v iperf3 >/dev/null || { echo "throughput: needs iperf3" >&2; exit 77; }
 lib_init bench
 WGGO=${REF_DAEMON:-}
@@ -148,133 +151,10 @@ if ((${#FLOOD_LIST[@]})) && [[ ! -x $UDPFLOOD ]]; then
     FLOOD_LIST=()
 fi
 EST_TOTAL=$((ROUNDS * (${#SYS_LIST[@]} * EST_SYS + ${#FLOOD_LIST[@]} * EST_FLOOD) + (MEMORY == 1 ? 10 + PEERS / 200 : 0) + 5))
-HZ=$(getconf CLK_TCK)
-NCPU=$(nproc)
 RES=$WORK/results.tsv
 FRES=$WORK/flood.tsv
 : >"$RES"
 : >"$FRES"
-
-log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-
-# ------------------------------------------------------------- measuring
-# tree PID...: the PIDs and all their descendants (a daemon may fork helpers).
-tree() {
-    ps -e -o pid=,ppid= | awk -v roots="$*" '
-        { kids[$2] = kids[$2] " " $1 }
-        END { n = split(roots, q, " ")
-              for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " ")
-                  for (j = 1; j <= m; j++) q[++n] = k[j] } }'
-}
-# ticks PID...: utime+stime (all threads) summed over the process trees.
-ticks() {
-    local p s sum=0 f
-    for p in $(tree "$@"); do
-        s=$(cat /proc/"$p"/stat 2>/dev/null) || continue
-        s=${s##*) }                       # after "pid (comm) "
-        read -ra f <<<"$s"
-        sum=$((sum + f[11] + f[12]))      # fields 14, 15: utime, stime
-    done
-    echo "$sum"
-}
-# rss_kib PID: VmRSS summed over the process tree, KiB.
-rss_kib() {
-    local p sum=0 v
-    for p in $(tree "$1"); do
-        v=$(awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null) || true
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-# host_busy SECS: % of one core the whole host was busy over SECS.
-host_busy() {
-    local a b
-    a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-    sleep "$1"
-    b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-    awk -v a="$a" -v b="$b" -v n="$NCPU" 'BEGIN { split(a, x); split(b, y)
-        printf "%.0f", (y[2] > x[2]) ? 100 * n * (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
-}
-# wait_quiet: up to QUIET_WAIT s for the host to calm down; BUSY_NOTE set
-# when it never did.
-wait_quiet() {
-    local t0=$SECONDS bg
-    BUSY_NOTE=
-    while :; do
-        bg=$(host_busy 1)
-        ((bg < MAX_BG)) && return 0
-        if ((SECONDS - t0 >= QUIET_WAIT)); then
-            BUSY_NOTE="host ${bg}% busy before the run"
-            log "host still ${bg}% busy; measuring anyway (flagged noisy)"
-            return 0
-        fi
-        sleep 2
-    done
-}
-median() {   # three significant digits; counts (>= 1000) whole
-    sort -g | awk 'function p(x) { if (x >= 1000) printf "%.0f\n", x; else printf "%.3g\n", x }
-        {v[NR] = $1} END { if (!NR) print "-"; else if (NR % 2) p(v[(NR + 1) / 2]);
-        else p((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
-# other_ticks: "pid:starttime ticks" of every process outside this run
-# (not in its namespaces, not this script's own tree, no kernel thread):
-# the other jobs on this box.  Ticks include reaped children (cutime,
-# cstime), so a build's short-lived compilers count too.
-other_ticks() {
-    local n ours='' mine
-    for n in /run/netns/"weft-$T_NAME-$T_TAG-"*; do
-        [[ -e $n ]] && ours+=" net:[$(stat -L -c %i "$n")]"
-    done
-    mine=$(tree $$ | tr '\n' ' ')
-    # find fails on processes that exit while it walks /proc: no matter.
-    { find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -printf '%h %l\n' 2>/dev/null || true; } |
-    awk -v ours="$ours" -v mine="$mine" '
-        BEGIN { n = split(ours, o, " "); for (i = 1; i <= n; i++) skip[o[i]] = 1
-                n = split(mine, m, " "); for (i = 1; i <= n; i++) self[m[i]] = 1 }
-        $2 in skip { next }
-        { split($1, p, "/"); if (p[3] in self) next
-          f = "/proc/" p[3] "/stat"
-          if ((getline line < f) > 0) {
-              sub(/^.*\) /, "", line); split(line, v, " ")     # v[1] = field 3
-              if (p[3] != 2 && v[2] != 2) print p[3] ":" v[20], v[12] + v[13] + v[14] + v[15]
-          }
-          close(f) }'
-}
-# other_pct SNAP0 SNAP1 SECONDS: % of one core the other jobs used between
-# the snapshots (processes that started meanwhile count whole).
-other_pct() {
-    awk -v hz="$HZ" -v dt="$3" 'NR == FNR {t0[$1] = $2; next} {d += $2 - t0[$1]}
-        END { printf "%.0f", (dt > 0) ? 100 * d / hz / dt : 0 }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
-}
-
-# iperf ARGS...: one iperf3 run a -> TARGET, CPU of DAEMONS sampled around
-# it; sets R_GBPS, R_CPU_A, R_CPU_B (% of one core), R_CPG (CPU-s/Gbit),
-# and R_OTHER (% of one core other jobs on the host used meanwhile).
-iperf() {
-    local t0 t1 a0 a1 b0 b1 o0 o1 out=$WORK/iperf.out rc=0
-    R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=- R_OTHER=0
-    o0=$(other_ticks)
-    t0=$(date +%s.%N)
-    if ((${#DAEMONS[@]})); then a0=$(ticks "${DAEMONS[0]}"); b0=$(ticks "${DAEMONS[1]}"); fi
-    on a timeout $((DURATION + OMIT + 30)) iperf3 -c "$TARGET" -t "$DURATION" -O "$OMIT" \
-        --connect-timeout 5000 -f g "$@" >"$out" 2>&1 || rc=$?
-    t1=$(date +%s.%N)
-    if ((${#DAEMONS[@]})); then a1=$(ticks "${DAEMONS[0]}"); b1=$(ticks "${DAEMONS[1]}"); fi
-    o1=$(other_ticks)
-    R_OTHER=$(other_pct "$o0" "$o1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
-    if ((rc != 0)); then
-        log "iperf3 $* failed: $(tail -n 2 "$out" | tr '\n' ' ')"
-        return 0
-    fi
-    R_GBPS=$(awk '/receiver/ {for (i = 1; i < NF; i++) if ($(i + 1) == "Gbits/sec") v = $i} END {print v}' "$out")
-    [[ -n $R_GBPS ]] || R_GBPS=FAIL
-    ((${#DAEMONS[@]})) || return 0
-    read -r R_CPU_A R_CPU_B R_CPG < <(awk -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v hz="$HZ" \
-        -v t0="$t0" -v t1="$t1" -v g="$R_GBPS" 'BEGIN { dt = t1 - t0
-            ca = a / hz / dt; cb = b / hz / dt
-            printf "%.0f %.0f %s\n", 100 * ca, 100 * cb, (g > 0) ? sprintf("%.3f", (ca + cb) / g) : "-" }')
-}
 
 # ------------------------------------------------------------- systems
 # setup SYSTEM: hosts a, b with the system's tunnel; sets TARGET, DAEMONS.
@@ -329,7 +209,7 @@ flood() {
         pid=$SPAWNED
         sleep 0.5
         if kill -0 "$pid" 2>/dev/null; then
-            iperf
+            iperf a
         else
             log "$sys: udpflood exited at once: $(tail -n 2 "$WORK/$lf.log" | tr '\n' ' ')"
         fi
@@ -355,7 +235,7 @@ udp_drops() {
 # run_system ROUND SYSTEM: measure one system; appends one row to RES (and
 # one to FRES when the system is flooded too).
 run_system() {
-    local round=$1 sys=$2 ping g1=FAIL g4=FAIL c1a=- c1b=- c4a=- c4b=- cpg1=- cpg4=- t noisy=0 order other=0 pre
+    local round=$1 sys=$2 noisy=0 pre
     wait_quiet
     [[ -z $BUSY_NOTE ]] || noisy=1
     pre=$noisy
@@ -363,24 +243,12 @@ run_system() {
     wait_ping a "$TARGET" 20 || die "$sys: no ping through to $TARGET"
     spawn b iperf3-server timeout $((4 * (DURATION + OMIT) + 120)) iperf3 -s -B "$TARGET"
     wait_for 5 listening b 5201 || die "$sys: iperf3 server did not start"
-    ping=$(on a timeout $((PINGS / 50 + 30)) ping -n -c "$PINGS" -i 0.01 -W 1 "$TARGET" 2>/dev/null \
-        | sed -n 's/.*time=\([0-9.]*\).*/\1/p' | median)
-    order="1 4"; ((round % 2)) || order="4 1"
-    for t in $order; do
-        if [[ $t == 1 ]]; then
-            iperf
-            g1=$R_GBPS c1a=$R_CPU_A c1b=$R_CPU_B cpg1=$R_CPG
-        else
-            iperf -P 4
-            g4=$R_GBPS c4a=$R_CPU_A c4b=$R_CPU_B cpg4=$R_CPG
-        fi
-        ((R_OTHER <= other)) || other=$R_OTHER
-    done
+    measure "$round" a
     # Other jobs that started after wait_quiet make the row noisy too.
-    ((other < MAX_BG)) || { noisy=1; BUSY_NOTE+="${BUSY_NOTE:+; }other jobs ${other}% during a run"; }
-    log "round $round $sys: 1x $g1 Gbit/s (cpu a $c1a% b $c1b%), 4x $g4 Gbit/s (cpu a $c4a% b $c4b%), ping $ping ms${BUSY_NOTE:+ ($BUSY_NOTE)}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$g1" "$g4" "$ping" \
-        "$c1a" "$c1b" "$c4a" "$c4b" "$cpg1" "$cpg4" "$noisy" "$other" >>"$RES"
+    ((M_OTHER < MAX_BG)) || { noisy=1; BUSY_NOTE+="${BUSY_NOTE:+; }other jobs ${M_OTHER}% during a run"; }
+    log "round $round $sys: 1x $M_G1 Gbit/s (cpu a $M_C1A% b $M_C1B%), 4x $M_G4 Gbit/s (cpu a $M_C4A% b $M_C4B%), ping $M_PING ms${BUSY_NOTE:+ ($BUSY_NOTE)}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$M_G1" "$M_G4" "$M_PING" \
+        "$M_C1A" "$M_C1B" "$M_C4A" "$M_C4B" "$M_CPG1" "$M_CPG4" "$noisy" "$M_OTHER" >>"$RES"
     # Flooded last, so that the unflooded runs never follow a flood.
     if [[ " ${FLOOD_LIST[*]} " == *" $sys "* ]]; then
         FLOOD_NOISY=$pre
@@ -423,24 +291,8 @@ EOF
 }
 
 # ---------------------------------------------------------------- report
-# colf FILE NOISYCOL SYS N: column N of SYS's rows in FILE, only the clean
-# rounds (NOISYCOL 0) if there are any; numbers only.
-colf() {
-    awk -F'\t' -v s="$3" -v c="$4" -v nc="$2" -v clean="$(awk -F'\t' -v s="$3" -v nc="$2" '$2 == s && !$nc' "$1" | wc -l)" \
-        '$2 == s && (!clean || !$nc) && $c ~ /^[0-9.]+$/ {print $c}' "$1"
-}
-col() { colf "$RES" 12 "$@"; }   # col SYS N
-med() { col "$1" "$2" | median; }
 fmed() { colf "$FRES" 10 "$1" "$2" | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "-" }'; }
 over() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%+.3f", a - b; else printf "-" }'; }
-# rows FILE NOISYCOL SYS: "N" rounds, with " (M noisy)" when some were.
-rows() {
-    local n m
-    n=$(awk -F'\t' -v s="$3" '$2 == s' "$1" | wc -l)
-    m=$(awk -F'\t' -v s="$3" -v nc="$2" '$2 == s && $nc' "$1" | wc -l)
-    printf '%s%s' "$n" "$( ((m)) && echo " ($m noisy)")"
-}
 label() {
     local d w
     d=$(basename "$WEFTD")
@@ -515,12 +367,7 @@ anchors_note() {
     local a=../shared/bench/anchors.sh section
     printf '\n### Peers measured by %s\n\n' "$a"
     if [[ -n $ANCHORS_FILE && -r $ANCHORS_FILE ]]; then
-        # The last "## `anchors.sh ...` at DATE" section: its heading and the
-        # lines of its tables (the per-round data is not a table).
-        section=$(awk '/^## `anchors\.sh / { h = $0; t = ""; gap = 0; next }
-            h != "" && /^\|/ { if (gap && t != "") t = t "\n"; t = t $0 "\n"; gap = 0; next }
-            { gap = 1 }
-            END { if (h != "" && t != "") printf "%s\n%s", h, t }' "$ANCHORS_FILE")
+        section=$(anchors_tables "$ANCHORS_FILE")
         if [[ -n $section ]]; then
             printf 'Tables of the latest run in `%s` (%s), verbatim; a separate run, so compare by its own wireguard-go row:\n\n' \
                 "$ANCHORS_FILE" "$(sed -n '1s/^## `\(.*\)` at \(.*\)$/`\1` at \2/p' <<<"$section")"
@@ -551,16 +398,7 @@ probe_weftd() {
 }
 
 # ------------------------------------------------------------------ main
-# Ctrl-C: stop the running system's subshell first, so that it starts
-# nothing more; the EXIT trap then removes what it left by this run's prefix.
-CHILD=
-# shellcheck disable=SC2317  # called by the trap
-on_signal() {
-    [[ -z $CHILD ]] || { kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null; }
-    exit 130
-}
 trap on_signal INT TERM
-pkgv() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 STARTED=$(date -u +%FT%TZ)
 log "weftd: $WEFTD; yardstick: $WGGO; systems: $SYSTEMS; $ROUNDS rounds of ${DURATION}s tests"
 log "flood: ${FLOOD_LIST[*]:-none}${FLOOD_NOTE:+ ($FLOOD_NOTE)}; memory test: $([[ $MEMORY == 1 ]] && echo "$PEERS peers" || echo off)"
@@ -569,32 +407,16 @@ log "estimated duration: $((EST_TOTAL / 60)) min $((EST_TOTAL % 60)) s on a quie
 # verbose logging; the measured daemons log errors only.
 WEFTD_INFO=
 if [[ " ${SYS_LIST[*]} " == *" weftd"* && $(basename "$WEFTD") != wireguard-go ]]; then
-    set +e
-    (set -e; trap teardown EXIT; probe_weftd) &
-    CHILD=$!
-    wait "$CHILD"
-    CHILD=
-    set -e
+    run_child probe_weftd
     [[ ! -s $WORK/probe.txt ]] || WEFTD_INFO="$(basename "$WEFTD") on its own at a probe start here: $(paste -sd';' "$WORK/probe.txt" | sed 's/;/; /g') (each measured daemon chooses its AEAD again at its start)."
 fi
 for ((r = 1; r <= ROUNDS; r++)); do
-    order=("${SYS_LIST[@]}")
-    if ((r % 2 == 0)); then
-        order=(); for ((i = ${#SYS_LIST[@]} - 1; i >= 0; i--)); do order+=("${SYS_LIST[i]}"); done
-    fi
-    for sys in "${order[@]}"; do
-        # Each system in a subshell of its own, torn down on its way out;
-        # in the background so that Ctrl-C is handled at once (the main
-        # cleanup then finds its namespaces by this run's prefix).
-        set +e
-        (set -e; trap teardown EXIT; run_system "$r" "$sys") &
-        CHILD=$!
-        wait "$CHILD"; rc=$?
-        CHILD=
-        set -e
-        if ((rc != 0)); then
-            log "round $r $sys: failed (rc $rc)"
-            printf '%s\t%s\tFAIL\tFAIL\t-\t-\t-\t-\t-\t-\t-\t0\t-\n' "$r" "$sys" >>"$RES"
+    round_order "$r"
+    for sys in "${ORDER[@]}"; do
+        run_child run_system "$r" "$sys"
+        if ((CHILD_RC != 0)); then
+            log "round $r $sys: failed (rc $CHILD_RC)"
+            fail_row "$r" "$sys"
             T_FAILS=$((T_FAILS + 1))
         fi
     done
@@ -603,13 +425,8 @@ if [[ $MEMORY == 1 ]]; then
     : >"$WORK/memory.tsv"
     for m in "wggo $WGGO" "weftd $WEFTD"; do
         read -r name bin <<<"$m"
-        set +e
-        (set -e; trap teardown EXIT; memory "$name" "$bin") &
-        CHILD=$!
-        wait "$CHILD"; rc=$?
-        CHILD=
-        set -e
-        ((rc == 0)) || { log "memory $name: failed"; T_FAILS=$((T_FAILS + 1)); }
+        run_child memory "$name" "$bin"
+        ((CHILD_RC == 0)) || { log "memory $name: failed"; T_FAILS=$((T_FAILS + 1)); }
     done
 fi
 
@@ -621,11 +438,8 @@ out=$RESULTS_DIR/throughput-$(date +%F).md
     printf -- '- invocation: `WEFTD=%s SYSTEMS="%s" ROUNDS=%s DURATION=%s OMIT=%s PINGS=%s FLOOD=%s FLOOD_SYSTEMS="%s" FLOOD_PPS=%s FLOOD_SIZE=%s MEMORY=%s PEERS=%s%s bench/throughput.sh`\n' \
         "$WEFTD" "$SYSTEMS" "$ROUNDS" "$DURATION" "$OMIT" "$PINGS" "$FLOOD" "$FLOOD_SYSTEMS" "$FLOOD_PPS" "$FLOOD_SIZE" \
         "$MEMORY" "$PEERS" "${ANCHORS_FILE:+ ANCHORS_FILE=$ANCHORS_FILE}"
-    printf -- '- weft %s (%s); wireguard-go %s; iperf3 %s; kernel %s\n' \
-        "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')" "$(basename "$WEFTD")" \
-        "$(pkgv wireguard-go)" "$(pkgv iperf3)" "$(uname -r)"
-    printf -- '- host: %s x %s, %s MiB RAM\n' "$NCPU" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
-        "$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+    versions "$(basename "$WEFTD")"
+    printf -- '- host: %s\n' "$(host_desc)"
     printf -- '- medians over rounds (only rounds on a quiet host when there are any); inner MTU %s; iperf3 -t %s -O %s; ping -c %s -i 0.01\n\n' \
         "$TUN_MTU" "$DURATION" "$OMIT" "$PINGS"
     printf '%s\n' "$table"
