@@ -137,7 +137,9 @@ static int resolve_server(struct client *c)
 
 /* ---- host configuration, journalled ---- */
 
-static int killswitch(struct client *c)
+/* Load (or, record false, reload) the kill switch: atomic in nftables,
+ * so there is no moment without it. */
+static int killswitch(struct client *c, bool record)
 {
 	struct fw_killswitch ks = { 0 };
 	struct journal_entry e = { .kind = JOURNAL_NFT };
@@ -154,7 +156,8 @@ static int killswitch(struct client *c)
 	ks.fwmark = c->policy.fwmark;
 	if (c->cfg->allow_lan) {
 		ks.allow_lan = true;
-		n = policy_local_prefixes(c->nl, 0, lan, FW_MAX_LAN);
+		n = policy_local_prefixes(c->nl, c->dm_init ? c->dm->tun.ifindex : 0,
+					  lan, FW_MAX_LAN);
 		for (int i = 0; i < n; i++) {
 			struct fw_prefix *p = &ks.lan[ks.n_lan++];
 
@@ -173,7 +176,7 @@ static int killswitch(struct client *c)
 		return ret;
 	}
 	snprintf(e.u.ifname, sizeof(e.u.ifname), "%s", c->cfg->ifname);
-	ret = journal_record(&c->journal, &e);
+	ret = record ? journal_record(&c->journal, &e) : 0;
 	if (ret == 0)
 		ret = fw_apply(script);
 	free(script);
@@ -424,6 +427,11 @@ static void on_fd(void *ctx, int fd, uint32_t events)
 	changed = nl_monitor_read(c->mon);
 	if (!(changed & (NL_CHANGED_LINK | NL_CHANGED_ADDR | NL_CHANGED_ROUTE)))
 		return;
+	/* --allow-lan means the LANs of now, not of the start. */
+	if (c->cfg->killswitch && c->cfg->allow_lan &&
+	    (changed & (NL_CHANGED_LINK | NL_CHANGED_ADDR)) &&
+	    killswitch(c, false) < 0)
+		log_warn("the kill switch keeps its previous LAN list");
 	if (c->state == ADMITTING) {
 		if (now + NSEC_PER_SEC < c->retry_at) {
 			backoff_reset(&c->backoff);
@@ -493,7 +501,7 @@ static int start(struct client *c)
 		return ret;
 	}
 	c->policy.v4 = c->policy.v6 = true;
-	if (cfg->killswitch && (ret = killswitch(c)) < 0)
+	if (cfg->killswitch && (ret = killswitch(c, true)) < 0)
 		return ret;
 
 	c->dm_init = true;
