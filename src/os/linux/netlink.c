@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <time.h>
 
 /* Attribute tables keep types below this; every attribute read here is. */
@@ -110,6 +111,33 @@ static struct nlmsghdr *msg_start(struct nl *nl, uint16_t type, uint16_t flags)
 	h->nlmsg_type = type;
 	h->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
 	return h;
+}
+
+/* A dump request of type for family. Every rtnetlink family header starts
+ * with its u8 family, so one helper starts them all. */
+_Static_assert(offsetof(struct ifinfomsg, ifi_family) == 0 &&
+	       offsetof(struct ifaddrmsg, ifa_family) == 0 &&
+	       offsetof(struct rtmsg, rtm_family) == 0 &&
+	       offsetof(struct fib_rule_hdr, family) == 0,
+	       "family leads every rtnetlink header");
+
+static struct nlmsghdr *dump_start(struct nl *nl, uint16_t type,
+				   size_t hdrlen, int family)
+{
+	struct nlmsghdr *h = msg_start(nl, type, NLM_F_DUMP);
+	uint8_t *hdr = mnl_nlmsg_put_extra_header(h, hdrlen);
+
+	hdr[0] = (uint8_t)family;
+	return h;
+}
+
+/* What every listing checks before it asks: a callback, a family it
+ * knows (or AF_UNSPEC), a socket that is free. */
+static int list_ready(struct nl *nl, int family, bool have_fn)
+{
+	if (!have_fn || (family != AF_UNSPEC && !addr_len(family)))
+		return -EINVAL;
+	return ready(nl);
 }
 
 static unsigned change_of(const struct nlmsghdr *h)
@@ -638,27 +666,18 @@ int nl_addr_list(struct nl *nl, int family, nl_addr_fn fn, void *arg)
 	struct link_table links;
 	struct addr_walk w = { .links = &links, .fn = fn, .arg = arg };
 	struct nlmsghdr *h;
-	struct ifinfomsg *ifi;
-	struct ifaddrmsg *ifa;
-	int err;
+	int err = list_ready(nl, family, fn != NULL);
 
-	if (!fn || (family != AF_UNSPEC && !addr_len(family)))
-		return -EINVAL;
-	err = ready(nl);
 	if (err)
 		return err;
 	links.n = links.last = 0;
-	h = msg_start(nl, RTM_GETLINK, NLM_F_DUMP);
-	ifi = mnl_nlmsg_put_extra_header(h, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
+	h = dump_start(nl, RTM_GETLINK, sizeof(struct ifinfomsg), AF_UNSPEC);
 	mnl_attr_put_u32(h, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	err = talk(nl, h, true, link_table_msg, &links);
 	if (err && err != -EAGAIN)
 		return err;	/* a link dump that raced only costs flags */
 
-	h = msg_start(nl, RTM_GETADDR, NLM_F_DUMP);
-	ifa = mnl_nlmsg_put_extra_header(h, sizeof(*ifa));
-	ifa->ifa_family = (uint8_t)family;
+	h = dump_start(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), family);
 	return talk(nl, h, true, addr_msg, &w);
 }
 
@@ -894,20 +913,13 @@ int nl_route_list(struct nl *nl, int family, uint32_t table, nl_route_fn fn,
 		  void *arg)
 {
 	struct route_walk w = { .family = family, .table = table, .fn = fn, .arg = arg };
-	struct nlmsghdr *h;
-	struct rtmsg *rtm;
-	int err;
+	int err = list_ready(nl, family, fn != NULL);
 
-	if (!fn || (family != AF_UNSPEC && !addr_len(family)))
-		return -EINVAL;
-	err = ready(nl);
 	if (err)
 		return err;
 	/* Older kernels ignore a table filter in the request: filter here. */
-	h = msg_start(nl, RTM_GETROUTE, NLM_F_DUMP);
-	rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
-	rtm->rtm_family = (uint8_t)family;
-	return talk(nl, h, true, route_msg, &w);
+	return talk(nl, dump_start(nl, RTM_GETROUTE, sizeof(struct rtmsg), family),
+		    true, route_msg, &w);
 }
 
 /* ------------------------------------------------------------------ rules */
@@ -1037,19 +1049,13 @@ static int rule_msg(const struct nlmsghdr *h, void *arg)
 int nl_rule_list(struct nl *nl, int family, nl_rule_fn fn, void *arg)
 {
 	struct rule_walk w = { .family = family, .fn = fn, .arg = arg };
-	struct nlmsghdr *h;
-	struct fib_rule_hdr *frh;
-	int err;
+	int err = list_ready(nl, family, fn != NULL);
 
-	if (!fn || (family != AF_UNSPEC && !addr_len(family)))
-		return -EINVAL;
-	err = ready(nl);
 	if (err)
 		return err;
-	h = msg_start(nl, RTM_GETRULE, NLM_F_DUMP);
-	frh = mnl_nlmsg_put_extra_header(h, sizeof(*frh));
-	frh->family = (uint8_t)family;
-	return talk(nl, h, true, rule_msg, &w);
+	return talk(nl, dump_start(nl, RTM_GETRULE, sizeof(struct fib_rule_hdr),
+				   family),
+		    true, rule_msg, &w);
 }
 
 /* ---------------------------------------------------------------- monitor */
