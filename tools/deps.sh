@@ -4,11 +4,12 @@
 set -euo pipefail
 
 BUILD=(gcc pkg-config meson ninja-build libsodium-dev libssl-dev libcmocka-dev
-       libqrencode-dev
+       libqrencode-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev
+       libcurl4-openssl-dev libseccomp-dev
        libmnl-dev libnftables-dev clang libclang-rt-14-dev)
 RUNTIME=(iproute2 iputils-ping procps psmisc coreutils)
 TEST=(wireguard-tools wireguard-go iperf3 socat tcpdump nftables util-linux zbar-tools
-      time)
+      time sqlite3 curl)
 
 want=("${BUILD[@]}" "${RUNTIME[@]}")
 case "${1:-test}" in
