@@ -19,5 +19,7 @@ int addclient_main(int argc, char *argv[]);
 int client_main(int argc, char *argv[]);
 int down_main(int argc, char *argv[]);
 int cleanup_main(int argc, char *argv[]);
+int identity_main(int argc, char *argv[]);
+int admin_main(int argc, char *argv[]);
 
 #endif

@@ -25,6 +25,8 @@ static const struct {
 	{ "client", client_main, "Send all traffic through an exit server" },
 	{ "down", down_main, "Stop a running client or server and put the host back" },
 	{ "cleanup", cleanup_main, "Put back what a killed client or server left behind" },
+	{ "identity", identity_main, "Create or print this device's mesh identity key" },
+	{ "admin", admin_main, "Team mesh admin: init, add-device, publish, invite" },
 	{ "genkey", genkey_main, "Print a new private key" },
 	{ "genpsk", genpsk_main, "Print a new preshared key" },
 	{ "pubkey", pubkey_main, "Read a private key on stdin, print its public key" },
