@@ -52,6 +52,7 @@ struct hub_http {
 	struct api api;
 	pthread_mutex_t lock;		/* waiters */
 	struct conn *waiters;
+	unsigned resuming;		/* resumed, not yet answered */
 	pthread_t ticker;
 	bool stop;
 	int64_t data_version;
@@ -90,6 +91,7 @@ static void wake(struct hub_http *h, const char *network, bool expired_only)
 		    (network && strcmp(network, w->network)))
 			continue;
 		unlink_waiter(h, w);
+		h->resuming++;
 		MHD_resume_connection(w->c);
 	}
 }
@@ -237,10 +239,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		return send_error(c, 413, "the body is over the limit");
 	if (st->held) {
 		/* Resumed: ask again; hold again while nothing and time left. */
+		pthread_mutex_lock(&h->lock);
+		if (h->resuming)
+			h->resuming--;
+		pthread_mutex_unlock(&h->lock);
 		memset(&rs, 0, sizeof(rs));
 		api_events(&h->api, st->network, st->since, &rs);
 		if (rs.status == 200 && strstr(rs.body, "\"messages\":[]") &&
-		    now_ms() < st->deadline_ms) {
+		    now_ms() < st->deadline_ms && !h->stop) {
 			free(rs.body);
 			return hold(h, st, c);
 		}
@@ -264,7 +270,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		wake(h, rs.network, false);
 		pthread_mutex_unlock(&h->lock);
 	}
-	if (rs.wait) {
+	if (rs.wait && !h->stop) {
 		free(rs.body);
 		st->held = true;
 		st->since = rs.since;
@@ -405,6 +411,22 @@ void hub_http_stop(struct hub_http *h)
 	pthread_mutex_unlock(&h->lock);
 	if (h->ticker)
 		pthread_join(h->ticker, NULL);
+	/* MHD refuses to stop with suspended connections: let the resumed
+	 * ones be answered first (they are not held again once stop is
+	 * set). */
+	MHD_quiesce_daemon(h->mhd);
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		bool empty;
+
+		pthread_mutex_lock(&h->lock);
+		wake(h, NULL, false);
+		empty = !h->waiters && h->resuming == 0;
+		pthread_mutex_unlock(&h->lock);
+		if (empty)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	MHD_stop_daemon(h->mhd);
 	api_free(&h->api);
 	store_close(h->store);

@@ -689,10 +689,20 @@ static void hub_drain(struct node *n)
 		size_t k;
 
 		free(items[i]);
+		/* Rosters first: an answer lists messages in id order, and a
+		 * roster published after some announcements must not make
+		 * them look foreign. */
 		msgs = json_object_get(o, "messages");
-		if (json_is_array(msgs))
+		if (json_is_array(msgs)) {
 			json_array_foreach(msgs, k, m)
-				offer(n, m);
+				if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "",
+					    "roster"))
+					offer(n, m);
+			json_array_foreach(msgs, k, m)
+				if (strcmp(json_string_value(json_object_get(m, "type")) ?: "",
+					   "roster"))
+					offer(n, m);
+		}
 		json_decref(o);
 		n->synced = true;
 	}

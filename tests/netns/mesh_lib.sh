@@ -114,3 +114,41 @@ node_stop() {
     kill -TERM "$pid" 2>/dev/null
     wait_for 10 gone "$pid"
 }
+
+# ed25519_key NAME: a fresh Ed25519 key as $WORK/NAME.pem; its public key
+# (base64) on stdout. For tests that play a forger: openssl signs what
+# weft would refuse to.
+ed25519_key() {
+    { printf '302e020100300506032b657004220420' | xxd -r -p; head -c 32 /dev/urandom; } |
+        openssl pkey -inform DER -out "$WORK/$1.pem" 2>/dev/null
+    openssl pkey -in "$WORK/$1.pem" -pubout -outform DER | tail -c 32 | base64 -w0
+}
+
+# seal TYPE NAME BODYFILE: a signed envelope (docs/mesh-protocol.md) of
+# BODYFILE by key NAME.pem, on stdout.
+seal() {
+    local type=$1 key=$2 body=$3 pub sig
+    pub=$(openssl pkey -in "$WORK/$key.pem" -pubout -outform DER | tail -c 32 | base64 -w0)
+    { printf 'weft %s v1\n' "$type"; cat "$body"; } >"$WORK/to-sign"
+    sig=$(openssl pkeyutl -sign -rawin -inkey "$WORK/$key.pem" -in "$WORK/to-sign" | base64 -w0)
+    printf '{"type":"%s","body":"%s","signer":"%s","sig":"%s"}' \
+        "$type" "$(base64 -w0 "$body")" "$pub" "$sig"
+}
+
+# hub_inject TYPE DEVICE ENV: write a message straight into the hub's
+# database, as a compromised hub would; a running hub serves it. Its id in
+# INJECTED (hub_uninject ID makes it no longer current, so that the hub's
+# own checks go back to the real roster).
+hub_inject() {
+    local env=${3//\'/\'\'}
+    INJECTED=$(sqlite3 "$WORK/hub.db" "INSERT INTO messages(network, type, device, env, current)
+        VALUES('$MESH_NET', '$1', '$2', '$env', 1); SELECT last_insert_rowid();") ||
+        die "sqlite3 insert failed"
+}
+hub_uninject() {
+    sqlite3 "$WORK/hub.db" "UPDATE messages SET current = 0 WHERE id = $1" ||
+        die "sqlite3 update failed"
+}
+
+# env_body ENV: the payload of an envelope.
+env_body() { jq -r .body <<<"$1" | base64 -d; }
