@@ -478,13 +478,17 @@ static void choose_address(struct node *n)
 		set_address(n, self->ip, false);
 		return;
 	}
-	if (n->has_ip && !meshview_self_lost(&n->view) &&
-	    mesh_range_usable(&n->view.roster.range, n->ip) &&
-	    !meshview_ip_taken(&n->view, n->ip))
-		return;
-	if (n->has_ip && meshview_self_lost(&n->view)) {
+	if (n->has_ip && mesh_range_usable(&n->view.roster.range, n->ip)) {
+		const struct mv_device *me = meshview_self_state(&n->view);
+		bool seen = me && me->announced && me->ann.has_ip &&
+			    !memcmp(me->ann.ip.b, n->ip.b, 4);
 		char s[16];
 
+		/* Our claim of this address is in the view: keep it if it won.
+		 * Not yet: keep it while no one else claims it. */
+		if (seen ? me->has_ip && !memcmp(me->ip.b, n->ip.b, 4)
+			 : !meshview_ip_taken(&n->view, n->ip))
+			return;
 		mesh_ip4_format(n->ip, s);
 		log_info("address %s is claimed by a device that claimed it first; "
 			 "picking another", s);

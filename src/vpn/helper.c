@@ -148,11 +148,16 @@ static int do_addr(struct helper_state *h, const struct helper_addr *a)
 
 	if (*has && !memcmp(cur, a, sizeof(*a)))
 		return 0;
-	err = nl_addr_add(&h->nl, h->pol.ifindex, fam, a->addr, a->cidr);
-	if (err && err != -EEXIST)
-		return err;
+	/* The old one goes first: removing a primary IPv4 address takes the
+	 * secondaries of its subnet with it, and the new one would be one. */
 	if (*has)
 		(void)nl_addr_del(&h->nl, h->pol.ifindex, fam, cur->addr, cur->cidr);
+	err = nl_addr_add(&h->nl, h->pol.ifindex, fam, a->addr, a->cidr);
+	if (err && err != -EEXIST) {
+		if (*has)
+			(void)nl_addr_add(&h->nl, h->pol.ifindex, fam, cur->addr, cur->cidr);
+		return err;
+	}
 	*cur = *a;
 	*has = true;
 	return 0;
