@@ -13,18 +13,7 @@
 
 #define U53_MAX (((uint64_t)1 << 53) - 1)
 
-static int fail(char reason[MESH_REASON_MAX], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(char reason[MESH_REASON_MAX], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+#define fail(reason, ...) mesh_reason(reason, -EINVAL, __VA_ARGS__)
 
 static bool get_u53(json_t *o, const char *k, bool required, uint64_t *out)
 {

@@ -24,18 +24,7 @@ const char *envelope_type_name(enum envelope_type t)
 	return (unsigned)t < 2 ? type_names[t] : "?";
 }
 
-static int fail(char reason[MESH_REASON_MAX], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(char reason[MESH_REASON_MAX], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+#define fail(reason, ...) mesh_reason(reason, -EINVAL, __VA_ARGS__)
 
 /* The bytes signed: "weft <type> v1\n" || body. */
 static unsigned char *signed_bytes(enum envelope_type type, const void *body,

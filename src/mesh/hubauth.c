@@ -15,18 +15,7 @@
 
 enum { HUBAUTH_PATH_MAX = 2048 };
 
-static int fail(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
-	va_end(ap);
-	return err;
-}
+#define fail mesh_reason
 
 /* The signed text; NULL when method or path are too long. */
 static char *request_text(const char *method, const char *path, int64_t t,

@@ -14,18 +14,7 @@
 #define INVITE_PREFIX "weft1:"
 enum { INVITE_JSON_MAX = 2048 };
 
-static int fail(char reason[MESH_REASON_MAX], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(char reason[MESH_REASON_MAX], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+#define fail(reason, ...) mesh_reason(reason, -EINVAL, __VA_ARGS__)
 
 static bool url_ok(const char *u)
 {

@@ -2,6 +2,7 @@
 #include "mesh/mesh.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -179,4 +180,18 @@ void mesh_b64_encode(char *out, size_t cap, const uint8_t *in, size_t n)
 		return;
 	}
 	sodium_bin2base64(out, cap, in, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int mesh_reason(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
+	va_end(ap);
+	for (i = 0; reason[i]; i++)
+		if ((unsigned char)reason[i] < 0x20 || (unsigned char)reason[i] >= 0x7f)
+			reason[i] = '?';
+	return err;
 }

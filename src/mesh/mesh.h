@@ -57,6 +57,11 @@ void mesh_range_ip6(const struct mesh_range *r, struct mesh_ip4 ip,
 bool mesh_ip4_parse(struct mesh_ip4 *ip, const char *s);
 void mesh_ip4_format(struct mesh_ip4 ip, char out[16]);
 
+/* Format a one-line reason into reason, every byte that is not printable
+ * ASCII replaced by '?' (reasons quote input); returns err. */
+int mesh_reason(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Standard base64 of exactly n bytes (no whitespace). */
 bool mesh_b64_decode(uint8_t *out, size_t n, const char *s);
 /* out must hold sodium_base64_ENCODED_LEN(n, ORIGINAL). */

@@ -15,18 +15,7 @@
 #include "crypto/ct.h"
 #include "mesh/envelope.h"
 
-static int fail(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
-	va_end(ap);
-	return err;
-}
+#define fail mesh_reason
 
 /* The first 8 base64 characters of a key, to name it in a reason. */
 static void key_short(const uint8_t key[MESH_KEY_LEN], char out[12])

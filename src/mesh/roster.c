@@ -14,18 +14,7 @@
 
 #define VERSION_MAX ((uint64_t)1 << 53)
 
-static int fail(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, MESH_REASON_MAX, fmt, ap);
-	va_end(ap);
-	return err;
-}
+#define fail mesh_reason
 
 /* Every member of o is one of the NULL-terminated names. */
 static const char *unknown_member(json_t *o, const char *const *names)
