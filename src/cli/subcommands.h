@@ -19,5 +19,10 @@ int addclient_main(int argc, char *argv[]);
 int client_main(int argc, char *argv[]);
 int down_main(int argc, char *argv[]);
 int cleanup_main(int argc, char *argv[]);
+int identity_main(int argc, char *argv[]);
+int admin_main(int argc, char *argv[]);
+int up_main(int argc, char *argv[]);
+int status_main(int argc, char *argv[]);
+int set_main(int argc, char *argv[]);
 
 #endif

@@ -39,6 +39,10 @@ struct peer {
 	wg_time_t last_sent_handshake;
 	bool have_sent_handshake;
 	uint64_t last_handshake_sec, last_handshake_nsec; /* wall time */
+	/* Initiation sent to response received, of the last handshake this
+	 * peer answered (ns; 0 until then): the round-trip time that
+	 * `weft status` shows. */
+	wg_time_t handshake_rtt_ns;
 
 	/* Packets waiting for a session; bounded by MAX_STAGED_PACKETS. */
 	struct pkt *staged_head, *staged_tail;

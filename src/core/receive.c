@@ -306,6 +306,8 @@ static void handle_response(struct device *d, struct pkt *k)
 	    p->hs.local_index != idx ||
 	    !noise_handshake_consume_response(in, &p->hs, &d->local))
 		return drop(d, k, &d->counters.rx_handshake_failed);
+	if (p->have_sent_handshake && d->now >= p->last_sent_handshake)
+		p->handshake_rtt_ns = d->now - p->last_sent_handshake;
 	update_endpoint(p, k);
 	p->rx_bytes += k->len;
 	pool_put(d->pool, k);

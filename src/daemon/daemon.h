@@ -80,6 +80,10 @@ struct daemon {
 int daemon_init(struct daemon *dm, const char *ifname);
 /* The same, listening on port from the start (0: any). */
 int daemon_init_port(struct daemon *dm, const char *ifname, uint16_t port);
+/* The same with a TUN descriptor opened by someone else (the privileged
+ * helper, DESIGN.md §5); tun_fd < 0: open ifname. On success dm owns it. */
+int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
+		    int tun_fd);
 /* Install hooks (copied); control messages reach hooks->control_rx from
  * now on instead of being dropped. */
 void daemon_set_hooks(struct daemon *dm, const struct daemon_hooks *hooks);

@@ -224,6 +224,12 @@ int daemon_init(struct daemon *dm, const char *ifname)
 
 int daemon_init_port(struct daemon *dm, const char *ifname, uint16_t port)
 {
+	return daemon_init_tun(dm, ifname, port, -1);
+}
+
+int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
+		    int tun_fd)
+{
 	struct device_ops ops = {
 		.ctx = dm, .udp_send = op_udp_send, .tun_write = op_tun_write,
 		.random = op_random, .tai64n = op_tai64n, .wall = op_wall,
@@ -265,7 +271,17 @@ int daemon_init_port(struct daemon *dm, const char *ifname, uint16_t port)
 	}
 	dm->uapi_fd = ret;
 
-	ret = tun_open_offload(&dm->tun, ifname, TUN_OFFLOAD_ALL);
+	if (tun_fd >= 0) {
+		ret = tun_adopt(&dm->tun, tun_fd);
+		if (ret < 0) {
+			log_err("the TUN descriptor handed over is not usable: %s",
+				strerror(-ret));
+			return ret;
+		}
+		snprintf(dm->tun.name, sizeof(dm->tun.name), "%s", ifname);
+	} else {
+		ret = tun_open_offload(&dm->tun, ifname, TUN_OFFLOAD_ALL);
+	}
 	if (ret < 0) {
 		log_err("cannot create TUN interface %s: %s%s", ifname,
 			strerror(-ret),

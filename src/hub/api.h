@@ -1,11 +1,8 @@
-/* api.h - weft-hub's request handler (docs/mesh-protocol.md "Hub HTTP
- * API") as a function of the request and the store, without a network:
- * route, authenticate (hubauth.h), check what the hub can check, store,
- * answer JSON. Every refusal is a 4xx with {"error":"<one line>"}.
- *
- * The hub never trusts itself: it refuses what it can prove wrong (bad
- * signature, signer not pinned or not listed, version or time not newer)
- * but nodes check everything again. */
+/* api.h - weft-hub's HTTP API as a function (docs/mesh-protocol.md "Hub
+ * HTTP API"): a request in, a status and a JSON body out, no sockets, so
+ * that every answer is testable and fuzzable without a network. The hub
+ * checks what it can, so that junk never reaches the nodes, but it is not
+ * trusted: nodes check everything again. */
 #ifndef WEFT_HUB_API_H
 #define WEFT_HUB_API_H
 
@@ -13,63 +10,57 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mesh/mesh.h"
+#include "hub/store.h"
+#include "mesh/roster.h"
 
-struct hub_store;
-struct hub_api;
-
-enum hub_api_limits {
-	HUB_TARGET_MAX = 512,		/* path and query */
-	HUB_WAIT_MAX_S = 30,
+enum api_limits {
+	API_EVENTS_LIMIT = 1000,	/* messages per events answer */
+	API_WAIT_MAX = 30,		/* long-poll seconds */
 };
 
-struct hub_request {
-	const char *method;		/* "GET", "POST", ... */
-	const char *target;		/* path and query, raw, as on the wire */
-	const char *auth;		/* Authorization value, or NULL */
-	const uint8_t *body;		/* may be NULL when body_len == 0 */
-	size_t body_len;
-	bool body_too_big;		/* the transport stopped reading it */
-	int64_t now;			/* unix seconds */
+struct api {
+	struct store *store;
+	/* The parsed current roster of the last network asked about. */
+	char cached_network[MESH_NAME_MAX];
+	uint64_t cached_id;
+	bool cached;
+	struct roster cached_roster;
 };
 
-struct hub_response {
-	int status;			/* 200 or 4xx/5xx; 0: hold (below) */
-	char *body;			/* malloc'd JSON, NUL-terminated */
+struct api_request {
+	const char *method;
+	const char *path;	/* without the query */
+	const char *query;	/* after '?', or NULL */
+	const char *auth;	/* Authorization value, or NULL */
+	const char *body;
 	size_t body_len;
-	unsigned n_messages;		/* events: messages found */
-	/* status 0: an events request with wait > 0 and nothing to return;
-	 * the transport holds it until a message of network arrives or
-	 * wait_s pass, then calls hub_api_events(). */
+	int64_t now;		/* unix seconds */
+};
+
+struct api_response {
+	int status;
+	char *body;		/* malloc'd JSON */
+	/* events with nothing to return and wait > 0: the caller holds the
+	 * request and calls api_events() again when network changes or
+	 * wait_s passes. */
+	bool wait;
 	unsigned wait_s;
-	char network[MESH_NAME_MAX];
 	uint64_t since;
-	/* A message was stored for network (the transport wakes waiters). */
+	char network[MESH_NAME_MAX];
+	/* A message was stored for network: wake its waiters. */
 	bool stored;
-	uint64_t stored_id;
 };
 
-/* A handler over store (not owned). It caches the parsed current roster of
- * a few networks and drops the cache when another connection commits
- * (PRAGMA data_version). 0 or -ENOMEM. */
-__attribute__((warn_unused_result))
-int hub_api_new(struct hub_api **out, struct hub_store *store);
-void hub_api_free(struct hub_api *api);
-
-/* The body limit for a request (413 past it): 1 MiB for a roster POST,
- * 16 KiB otherwise. target may be NULL. */
-size_t hub_api_body_limit(const char *method, const char *target);
-
-/* Handle one request. Always fills rs (on out-of-memory: 500 with a fixed
- * body); free with hub_response_free. */
-void hub_api_handle(struct hub_api *api, const struct hub_request *rq,
-		    struct hub_response *rs);
-
-/* The events answer for network after since, without authentication (the
- * request was authenticated when it started waiting). */
-void hub_api_events(struct hub_api *api, const char *network, uint64_t since,
-		    struct hub_response *rs);
-
-void hub_response_free(struct hub_response *rs);
+void api_init(struct api *a, struct store *s);
+void api_free(struct api *a);
+/* The most body bytes a request to this path may carry. */
+size_t api_body_limit(const char *path);
+void api_handle(struct api *a, const struct api_request *rq,
+		struct api_response *rs);
+/* The events answer for a held request (after the wait). */
+void api_events(struct api *a, const char *network, uint64_t since,
+		struct api_response *rs);
+/* A 4xx/5xx answer {"error":reason} (for the HTTP layer's own refusals). */
+void api_error(struct api_response *rs, int status, const char *reason);
 
 #endif

@@ -1,62 +1,64 @@
-/* http.c - weft-hub's libmicrohttpd glue (see http.h).
+/* http.c - weft-hub's HTTP server: libmicrohttpd (one epoll thread)
+ * around api.h, plus the long poll of `events?wait=S`.
  *
- * One MHD thread (epoll) owns the server's store handle and api; the
- * thread that started the server owns a second handle (the watcher) and
- * calls hub_http_tick(). Held long-polls are MHD-suspended connections on
- * a list under h->lock: a connection is put on the list right after it is
- * suspended and taken off right before it is resumed, both under the lock,
- * so it is resumed exactly once. Bodies are read up to the endpoint's
- * limit and dropped past it (413); a Content-Length over the limit is
- * refused before any of the body is read. */
+ * A long poll is an MHD-suspended connection on the waiter list. It is
+ * resumed when a message is stored for its network (by this thread),
+ * when the database changed under us (another process: PRAGMA
+ * data_version, checked by the ticker thread), or when its wait is over;
+ * a resumed request asks the store again and is suspended again if there
+ * is still nothing and time is left. Only the MHD thread touches the
+ * store it was given; the ticker has its own connection. */
 #define _GNU_SOURCE
+#include "hub/http.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
-#include "core/endpoint.h"
 #include "hub/api.h"
-#include "hub/http.h"
-#include "hub/store.h"
 #include "os/linux/log.h"
 
-struct req {
-	char target[HUB_TARGET_MAX + 2];	/* one more: "too long" */
-	uint8_t *body;
-	size_t len, cap, limit;
-	bool started, too_big, answered;
-	/* held long-poll */
-	bool held, on_list;
-	struct req *prev, *next;
-	struct MHD_Connection *conn;
-	char network[MESH_NAME_MAX];
+enum {
+	HTTP_CONN_LIMIT = 8192,
+	HTTP_CONN_TIMEOUT_S = 60,	/* idle connections */
+	TICK_MS = 100,
+	DATA_VERSION_EVERY = 2,		/* ticks: 200 ms */
+};
+
+struct conn {
+	char *body;
+	size_t len, limit;
+	bool too_big;
+	bool waiting;		/* on the waiter list, suspended */
+	bool held;		/* has been a long poll */
 	uint64_t since;
-	int64_t deadline_ms;			/* CLOCK_MONOTONIC */
+	int64_t deadline_ms;
+	char network[MESH_NAME_MAX];
+	struct MHD_Connection *c;
+	struct conn *prev, *next;
 };
 
 struct hub_http {
 	struct MHD_Daemon *mhd;
-	int fd;
-	struct hub_store *store;	/* the MHD thread's */
-	struct hub_api *api;
-	struct hub_store *watch;	/* the ticking thread's */
-	int64_t watch_version;
-	bool verbose;
-	pthread_mutex_t lock;		/* the list and stopping */
-	struct req *held;		/* list of held requests */
-	unsigned n_held;
-	bool stopping;
+	struct store *store;		/* MHD thread's */
+	struct store *tick_store;	/* ticker's */
+	struct api api;
+	pthread_mutex_t lock;		/* waiters */
+	struct conn *waiters;
+	unsigned resuming;		/* resumed, not yet answered */
+	pthread_t ticker;
+	bool stop;
+	int64_t data_version;
 };
 
-static int64_t mono_ms(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -64,443 +66,371 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ------------------------------------------------------------ held list */
-
-static void list_add(struct hub_http *h, struct req *r)
+static void unlink_waiter(struct hub_http *h, struct conn *w)
 {
-	r->prev = NULL;
-	r->next = h->held;
-	if (h->held)
-		h->held->prev = r;
-	h->held = r;
-	r->on_list = true;
-	h->n_held++;
-}
-
-static void list_del(struct hub_http *h, struct req *r)
-{
-	if (r->prev)
-		r->prev->next = r->next;
+	if (w->prev)
+		w->prev->next = w->next;
 	else
-		h->held = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	r->prev = r->next = NULL;
-	r->on_list = false;
-	h->n_held--;
+		h->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->waiting = false;
 }
 
-/* Under h->lock. */
-static void resume(struct hub_http *h, struct req *r)
+/* Resume the waiters of network (NULL: all) and, with expired, those whose
+ * wait is over. Called with h->lock held. */
+static void wake(struct hub_http *h, const char *network, bool expired_only)
 {
-	list_del(h, r);
-	MHD_resume_connection(r->conn);
-}
+	struct conn *w = h->waiters, *next;
+	int64_t now = now_ms();
 
-/* Wake the held requests of network that have not seen id. */
-static void wake(struct hub_http *h, const char *network, uint64_t id)
-{
-	struct req *r, *next;
-
-	pthread_mutex_lock(&h->lock);
-	for (r = h->held; r; r = next) {
-		next = r->next;
-		if (r->since < id && strcmp(r->network, network) == 0)
-			resume(h, r);
+	for (; w; w = next) {
+		next = w->next;
+		if (expired_only ? now < w->deadline_ms :
+		    (network && strcmp(network, w->network)))
+			continue;
+		unlink_waiter(h, w);
+		h->resuming++;
+		MHD_resume_connection(w->c);
 	}
-	pthread_mutex_unlock(&h->lock);
 }
 
-/* ------------------------------------------------------------ MHD callbacks */
-
-static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+static void *ticker(void *arg)
 {
-	struct req *r = calloc(1, sizeof(*r));
+	struct hub_http *h = arg;
+	unsigned n = 0;
 
-	(void)cls;
-	if (!r)
-		return NULL;
-	r->conn = conn;
-	if (uri)
-		snprintf(r->target, sizeof(r->target), "%s", uri);
-	return r;
+	for (;;) {
+		struct timespec ts = { 0, TICK_MS * 1000000L };
+		bool changed = false;
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&h->lock);
+		if (h->stop) {
+			pthread_mutex_unlock(&h->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (++n % DATA_VERSION_EVERY == 0 && h->tick_store) {
+			int64_t v = store_data_version(h->tick_store);
+
+			changed = v != h->data_version;
+			h->data_version = v;
+		}
+		pthread_mutex_lock(&h->lock);
+		if (changed)
+			wake(h, NULL, false);
+		wake(h, NULL, true);
+		pthread_mutex_unlock(&h->lock);
+	}
 }
 
-static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-		      enum MHD_RequestTerminationCode code)
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, char *body)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!body)
+		body = strdup("{\"error\":\"out of memory\"}");
+	if (!body)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int status,
+				  const char *reason)
+{
+	struct api_response rs = { 0 };
+
+	api_error(&rs, status, reason);
+	return send_json(c, status, rs.body);
+}
+
+struct query_buf {
+	char s[256];
+	size_t len;
+	bool overflow;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *value)
+{
+	struct query_buf *q = cls;
+	int n;
+
+	(void)kind;
+	n = snprintf(q->s + q->len, sizeof(q->s) - q->len, "%s%s%s%s",
+		     q->len ? "&" : "", key, value ? "=" : "", value ? value : "");
+	if (n < 0 || (size_t)n >= sizeof(q->s) - q->len) {
+		q->overflow = true;
+		return MHD_NO;
+	}
+	q->len += (size_t)n;
+	return MHD_YES;
+}
+
+static enum MHD_Result hold(struct hub_http *h, struct conn *st,
+			    struct MHD_Connection *c)
+{
+	pthread_mutex_lock(&h->lock);
+	st->waiting = true;
+	st->c = c;
+	st->prev = NULL;
+	st->next = h->waiters;
+	if (h->waiters)
+		h->waiters->prev = st;
+	h->waiters = st;
+	MHD_suspend_connection(c);
+	pthread_mutex_unlock(&h->lock);
+	return MHD_YES;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version,
+			      const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct hub_http *h = cls;
-	struct req *r = *con_cls;
+	struct conn *st = *con_cls;
+	struct api_request rq;
+	struct api_response rs;
+	struct query_buf q = { .len = 0 };
 
-	(void)conn;
-	(void)code;
-	if (!r)
+	(void)version;
+	if (!st) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return MHD_NO;
+		st->limit = api_body_limit(url);
+		*con_cls = st;
+		if (cl && strtoull(cl, NULL, 10) > st->limit)
+			return send_error(c, 413, "the body is over the limit");
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!st->too_big && st->len + *upload_size <= st->limit) {
+			char *nb = realloc(st->body, st->len + *upload_size + 1);
+
+			if (!nb)
+				return MHD_NO;
+			st->body = nb;
+			memcpy(st->body + st->len, upload, *upload_size);
+			st->len += *upload_size;
+			st->body[st->len] = '\0';
+		} else {
+			st->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_big)
+		return send_error(c, 413, "the body is over the limit");
+	if (st->held) {
+		/* Resumed: ask again; hold again while nothing and time left. */
+		pthread_mutex_lock(&h->lock);
+		if (h->resuming)
+			h->resuming--;
+		pthread_mutex_unlock(&h->lock);
+		memset(&rs, 0, sizeof(rs));
+		api_events(&h->api, st->network, st->since, &rs);
+		if (rs.status == 200 && strstr(rs.body, "\"messages\":[]") &&
+		    now_ms() < st->deadline_ms && !h->stop) {
+			free(rs.body);
+			return hold(h, st, c);
+		}
+		return send_json(c, rs.status, rs.body);
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	if (q.overflow)
+		return send_error(c, 414, "the query is too long");
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.path = url;
+	rq.query = q.len ? q.s : NULL;
+	rq.auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					      MHD_HTTP_HEADER_AUTHORIZATION);
+	rq.body = st->body ? st->body : "";
+	rq.body_len = st->len;
+	rq.now = (int64_t)time(NULL);
+	api_handle(&h->api, &rq, &rs);
+	if (rs.stored) {
+		pthread_mutex_lock(&h->lock);
+		wake(h, rs.network, false);
+		pthread_mutex_unlock(&h->lock);
+	}
+	if (rs.wait && !h->stop) {
+		free(rs.body);
+		st->held = true;
+		st->since = rs.since;
+		st->deadline_ms = now_ms() + (int64_t)rs.wait_s * 1000;
+		snprintf(st->network, sizeof(st->network), "%s", rs.network);
+		return hold(h, st, c);
+	}
+	if (rs.status >= 400)
+		log_debug("hub: %s %s -> %d", method, url, rs.status);
+	return send_json(c, rs.status, rs.body);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct hub_http *h = cls;
+	struct conn *st = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!st)
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (r->on_list)
-		list_del(h, r);
+	if (st->waiting)
+		unlink_waiter(h, st);
 	pthread_mutex_unlock(&h->lock);
-	free(r->body);
-	free(r);
+	free(st->body);
+	free(st);
 	*con_cls = NULL;
 }
 
-static enum MHD_Result reply(struct hub_http *h, struct MHD_Connection *conn,
-			     struct req *r, const char *method,
-			     struct hub_response *rs, bool close)
+/* "ADDR:PORT", "[V6]:PORT". */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	size_t hl;
+	char *end;
+	unsigned long port;
 
-	if (h->verbose)
-		log_info("%s %.80s -> %d%s%.*s", method, r->target, rs->status,
-			 rs->status >= 400 ? " " : "",
-			 rs->status >= 400 ? (int)(rs->body_len > 200 ? 200 : rs->body_len) : 0,
-			 rs->body ? rs->body : "");
-	resp = MHD_create_response_from_buffer(rs->body_len, rs->body,
-					       MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		hub_response_free(rs);
-		return MHD_NO;
-	}
-	rs->body = NULL;	/* MHD frees it now */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				"no-store");
-	if (close)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
-					"close");
-	ret = MHD_queue_response(conn, (unsigned)rs->status, resp);
-	MHD_destroy_response(resp);
-	r->answered = true;
-	return ret;
-}
-
-/* Hold r (its events answer is empty) until woken or its deadline. false:
- * the server is stopping, answer now. */
-static bool hold(struct hub_http *h, struct req *r)
-{
-	bool ok;
-
-	pthread_mutex_lock(&h->lock);
-	ok = !h->stopping;
-	if (ok) {
-		r->held = true;
-		MHD_suspend_connection(r->conn);
-		list_add(h, r);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return ok;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
-			      const char *url, const char *method,
-			      const char *version, const char *upload_data,
-			      size_t *upload_data_size, void **con_cls)
-{
-	struct hub_http *h = cls;
-	struct req *r = *con_cls;
-	struct hub_request rq;
-	struct hub_response rs;
-
-	(void)url;
-	(void)version;
-	if (!r)
-		return MHD_NO;	/* out of memory at the start: drop it */
-	if (r->answered)
-		return MHD_YES;
-	if (!r->started) {
-		const char *cl = MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		char *end;
-		unsigned long long n;
-
-		r->started = true;
-		r->limit = hub_api_body_limit(method, r->target);
-		if (cl) {
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (errno || end == cl || *end || n > r->limit) {
-				r->too_big = true;
-				memset(&rq, 0, sizeof(rq));
-				rq.method = method;
-				rq.target = r->target;
-				rq.body_too_big = true;
-				hub_api_handle(h->api, &rq, &rs);
-				/* A bad path or method is said as such; else
-				 * 413, and the body is never read. */
-				return reply(h, conn, r, method, &rs, true);
-			}
-		}
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		size_t n = *upload_data_size;
-
-		*upload_data_size = 0;
-		if (r->too_big)
-			return MHD_YES;
-		if (n > r->limit - r->len) {
-			r->too_big = true;
-			free(r->body);
-			r->body = NULL;
-			r->len = r->cap = 0;
-			return MHD_YES;
-		}
-		if (r->len + n > r->cap) {
-			size_t ncap = r->cap ? r->cap : 1024;
-			uint8_t *p;
-
-			while (ncap < r->len + n)
-				ncap *= 2;
-			if (ncap > r->limit)
-				ncap = r->limit;
-			p = realloc(r->body, ncap);
-			if (!p)
-				return MHD_NO;
-			r->body = p;
-			r->cap = ncap;
-		}
-		memcpy(r->body + r->len, upload_data, n);
-		r->len += n;
-		return MHD_YES;
-	}
-
-	if (r->held) {
-		/* Woken: by a message, the deadline, or the end. */
-		r->held = false;
-		hub_api_events(h->api, r->network, r->since, &rs);
-		if (rs.status == 200 && rs.n_messages == 0 &&
-		    mono_ms() < r->deadline_ms) {
-			hub_response_free(&rs);
-			if (hold(h, r))
-				return MHD_YES;
-			hub_api_events(h->api, r->network, r->since, &rs);
-		}
-		return reply(h, conn, r, method, &rs, false);
-	}
-
-	memset(&rq, 0, sizeof(rq));
-	rq.method = method;
-	rq.target = r->target;
-	rq.auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					      MHD_HTTP_HEADER_AUTHORIZATION);
-	rq.body = r->body;
-	rq.body_len = r->len;
-	rq.body_too_big = r->too_big;
-	rq.now = (int64_t)time(NULL);
-	hub_api_handle(h->api, &rq, &rs);
-	if (rs.stored)
-		wake(h, rs.network, rs.stored_id);
-	if (rs.status == 0) {
-		snprintf(r->network, sizeof(r->network), "%s", rs.network);
-		r->since = rs.since;
-		r->deadline_ms = mono_ms() + (int64_t)rs.wait_s * 1000;
-		if (hold(h, r))
-			return MHD_YES;
-		hub_api_events(h->api, r->network, r->since, &rs);
-	}
-	return reply(h, conn, r, method, &rs, r->too_big);
-}
-
-/* ------------------------------------------------------------ the socket */
-
-static int listen_on(const char *spec, char bound[HUB_HTTP_ADDR_MAX],
-		     char reason[MESH_REASON_MAX])
-{
-	struct sockaddr_storage ss;
-	struct wg_endpoint ep;
-	socklen_t sl;
-	int fd, one = 1, zero = 0;
-
-	if (!endpoint_parse(&ep, spec, strlen(spec))) {
-		snprintf(reason, MESH_REASON_MAX,
-			 "bad --listen '%s': give a numeric ADDR:PORT such as "
-			 "0.0.0.0:7480 or [::]:7480", spec);
+	if (!colon || !colon[1])
 		return -EINVAL;
-	}
-	memset(&ss, 0, sizeof(ss));
-	if (ep.family == IP_V4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || port == 0 || port > 65535)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof(host) || hl == 0)
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(ep.port);
-		memcpy(&s4->sin_addr, ep.addr, 4);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(ep.port);
-		s6->sin6_scope_id = ep.scope_id;
-		memcpy(&s6->sin6_addr, ep.addr, 16);
-		sl = sizeof(*s6);
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*v6 = true;
+		return 0;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* [::] serves IPv4 too. */
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
-	    listen(fd, 4096) != 0)
-		goto fail;
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-		goto fail;
-	ep.port = ntohs(ss.ss_family == AF_INET
-				? ((struct sockaddr_in *)&ss)->sin_port
-				: ((struct sockaddr_in6 *)&ss)->sin6_port);
 	{
-		char s[ENDPOINT_STR_MAX];
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
 
-		endpoint_format(&ep, s);
-		snprintf(bound, HUB_HTTP_ADDR_MAX, "%s", s);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*v6 = false;
 	}
-	return fd;
-fail:
-	snprintf(reason, MESH_REASON_MAX, "cannot listen on %s: %s", spec,
-		 strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -EADDRNOTAVAIL;
+	return 0;
 }
 
-int hub_http_start(struct hub_http **out, const struct hub_http_config *cfg,
-		   char bound[HUB_HTTP_ADDR_MAX], char reason[MESH_REASON_MAX])
+int hub_http_start(struct hub_http **out, const char *db_path, const char *listen,
+		   char err[MESH_REASON_MAX])
 {
 	struct hub_http *h;
-	unsigned limit = cfg->max_connections ? cfg->max_connections
-					      : HUB_HTTP_CONN_DEFAULT;
-	int ret;
+	struct sockaddr_storage ss;
+	bool v6 = false;
+	unsigned flags;
 
 	*out = NULL;
+	if (parse_listen(listen, &ss, &v6)) {
+		snprintf(err, MESH_REASON_MAX,
+			 "--listen %s: give ADDR:PORT, e.g. 0.0.0.0:7480 or [::]:7480", listen);
+		return -EINVAL;
+	}
 	h = calloc(1, sizeof(*h));
-	if (!h) {
-		snprintf(reason, MESH_REASON_MAX, "out of memory");
+	if (!h)
 		return -ENOMEM;
-	}
-	h->fd = -1;
-	h->verbose = cfg->verbose;
 	pthread_mutex_init(&h->lock, NULL);
-	ret = hub_store_open(&h->store, cfg->db_path, reason);
-	if (ret)
-		goto fail;
-	ret = hub_store_open(&h->watch, cfg->db_path, reason);
-	if (ret)
-		goto fail;
-	if (hub_api_new(&h->api, h->store) != 0) {
-		snprintf(reason, MESH_REASON_MAX, "out of memory");
-		ret = -ENOMEM;
-		goto fail;
+	if (store_open(&h->store, db_path, err) || store_open(&h->tick_store, db_path, err)) {
+		store_close(h->store);
+		free(h);
+		return -EIO;
 	}
-	if (hub_store_data_version(h->watch, &h->watch_version) != 0) {
-		snprintf(reason, MESH_REASON_MAX, "cannot read database %s: %s",
-			 cfg->db_path, hub_store_error(h->watch));
-		ret = -EIO;
-		goto fail;
+	h->data_version = store_data_version(h->tick_store);
+	api_init(&h->api, h->store);
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (v6) {
+		flags |= MHD_USE_IPv6;
+		if (IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+			flags |= MHD_USE_DUAL_STACK;
 	}
-	h->fd = listen_on(cfg->listen, bound, reason);
-	if (h->fd < 0) {
-		ret = h->fd;
-		goto fail;
-	}
-	h->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-		(cfg->verbose ? MHD_USE_ERROR_LOG : 0),
-		0, NULL, NULL, handle, h,
-		MHD_OPTION_LISTEN_SOCKET, h->fd,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-		MHD_OPTION_CONNECTION_LIMIT, limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HUB_HTTP_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-		MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, h,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
+				  MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+				  MHD_OPTION_END);
 	if (!h->mhd) {
-		snprintf(reason, MESH_REASON_MAX,
-			 "cannot start the HTTP server on %s", cfg->listen);
-		ret = -EIO;
-		goto fail;
+		snprintf(err, MESH_REASON_MAX,
+			 "cannot listen on %s: address in use or not on this host", listen);
+		api_free(&h->api);
+		store_close(h->store);
+		store_close(h->tick_store);
+		free(h);
+		return -EADDRINUSE;
 	}
-	h->fd = -1;	/* MHD closes it */
+	if (pthread_create(&h->ticker, NULL, ticker, h)) {
+		snprintf(err, MESH_REASON_MAX, "cannot start a thread");
+		hub_http_stop(h);
+		return -EAGAIN;
+	}
 	*out = h;
 	return 0;
-fail:
-	hub_http_stop(h);
-	return ret;
-}
-
-void hub_http_tick(struct hub_http *h)
-{
-	struct { char net[MESH_NAME_MAX]; uint64_t last; } seen[8];
-	unsigned n_seen = 0;
-	struct req *r, *next;
-	int64_t v, now = mono_ms();
-	bool changed = false;
-
-	pthread_mutex_lock(&h->lock);
-	if (h->held && hub_store_data_version(h->watch, &v) == 0 &&
-	    v != h->watch_version) {
-		h->watch_version = v;
-		changed = true;
-	}
-	for (r = h->held; r; r = next) {
-		uint64_t last = 0;
-		unsigned i;
-
-		next = r->next;
-		if (now >= r->deadline_ms) {
-			resume(h, r);
-			continue;
-		}
-		if (!changed)
-			continue;
-		for (i = 0; i < n_seen; i++)
-			if (strcmp(seen[i].net, r->network) == 0)
-				break;
-		if (i < n_seen) {
-			last = seen[i].last;
-		} else if (hub_store_last_id(h->watch, r->network, &last) != 0) {
-			last = UINT64_MAX;	/* let the request look */
-		} else if (n_seen < 8) {
-			snprintf(seen[n_seen].net, MESH_NAME_MAX, "%s",
-				 r->network);
-			seen[n_seen++].last = last;
-		}
-		if (r->since < last)
-			resume(h, r);
-	}
-	pthread_mutex_unlock(&h->lock);
 }
 
 void hub_http_stop(struct hub_http *h)
 {
 	if (!h)
 		return;
-	if (h->mhd) {
-		bool had;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	wake(h, NULL, false);
+	pthread_mutex_unlock(&h->lock);
+	if (h->ticker)
+		pthread_join(h->ticker, NULL);
+	/* MHD refuses to stop with suspended connections: let the resumed
+	 * ones be answered first (they are not held again once stop is
+	 * set). */
+	MHD_quiesce_daemon(h->mhd);
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		bool empty;
 
 		pthread_mutex_lock(&h->lock);
-		h->stopping = true;
-		had = h->held != NULL;
-		while (h->held)
-			resume(h, h->held);
+		wake(h, NULL, false);
+		empty = !h->waiters && h->resuming == 0;
 		pthread_mutex_unlock(&h->lock);
-		if (had) {
-			/* Let the server thread answer what was held. */
-			struct timespec ts = { 0, 200 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
-		MHD_stop_daemon(h->mhd);
+		if (empty)
+			break;
+		nanosleep(&ts, NULL);
 	}
-	if (h->fd >= 0)
-		close(h->fd);
-	hub_api_free(h->api);
-	hub_store_close(h->store);
-	hub_store_close(h->watch);
+	MHD_stop_daemon(h->mhd);
+	api_free(&h->api);
+	store_close(h->store);
+	store_close(h->tick_store);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

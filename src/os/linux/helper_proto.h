@@ -78,6 +78,8 @@ bool helper_msg_valid(const struct helper_msg *m, size_t len);
  * helper's reason copied), or -EPIPE/-ETIMEDOUT/-EPROTO. */
 int helper_call(int sock, struct helper_msg *req, int timeout_ms,
 		char reason[HELPER_REASON_MAX]);
+/* Helper side: send the HELLO with the TUN fd (SCM_RIGHTS). 0 or -errno. */
+int helper_send_hello(int sock, const struct helper_msg *hello, int tun_fd);
 /* Engine side: receive the HELLO and the TUN fd. */
 int helper_recv_hello(int sock, struct helper_msg *hello, int *tun_fd);
 

@@ -1,0 +1,961 @@
+/* node.c - the engine of a team mesh node (node.h). */
+#define _GNU_SOURCE
+#include "mesh/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "core/allowedips.h"
+#include "core/peer.h"
+#include "crypto/x25519.h"
+#include "daemon/daemon.h"
+#include "mesh/announce.h"
+#include "mesh/envelope.h"
+#include "mesh/hubhttp.h"
+#include "mesh/meshview.h"
+#include "os/linux/clock.h"
+#include "os/linux/helper_proto.h"
+#include "os/linux/log.h"
+#include "os/linux/netlink.h"
+#include "vpn/backoff.h"
+#include "vpn/ctl.h"
+
+enum {
+	QUEUE_MAX = 8,		/* event answers waiting for the loop */
+	LOCAL_MAX = 16,		/* our own addresses considered */
+	HELPER_TIMEOUT_MS = 10000,
+	HUB_RETRY_CAP_MS = 30000,
+	CTL_CLIENTS = 4,
+};
+
+struct local_addr {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t cidr;
+	uint8_t addr[16];
+};
+
+struct hubconn {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *queue[QUEUE_MAX];
+	unsigned n;
+	char *ann;		/* envelope to POST, owned */
+	bool ann_done;
+	long ann_status;
+	uint64_t ann_id;
+	char ann_err[MESH_REASON_MAX];
+	volatile int stop;
+	int efd;
+	pthread_t poller, poster;
+	bool started;
+	const struct node_config *cfg;
+};
+
+struct node_peer {
+	bool present;
+	struct peer *p;
+	uint8_t wg[32];
+	uint8_t ip[4];
+	struct wg_endpoint ep;
+	bool lan;
+	bool exit;		/* carries 0/0 and ::/0 */
+};
+
+struct node {
+	struct node_config *cfg;
+	struct daemon dm;
+	struct meshview view;
+	struct hubconn hub;
+	int ctl_fd;
+	int state_fd;		/* our state directory, opened before the drop */
+	bool synced;		/* the first events answer was processed */
+	unsigned applied_gen;
+
+	/* our address */
+	bool has_ip;
+	struct mesh_ip4 ip;
+	uint64_t claim;		/* message id of our first claim of ip */
+	bool printed_up;
+
+	/* our announcement */
+	struct local_addr locals[LOCAL_MAX];
+	unsigned n_locals;
+	struct wg_endpoint cands[MESH_MAX_ENDPOINTS];
+	unsigned n_cands;
+	bool ann_inflight, ann_wanted;
+	uint64_t last_ann_ms;	/* wall */
+	uint64_t last_ann_time;	/* the time field we last used */
+	bool refused_logged;
+
+	struct node_peer *peers;	/* parallel to view.roster.devices */
+	unsigned n_peers;
+	uint8_t wg_pub[32];
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms, const volatile int *stop)
+{
+	while (ms && !*stop) {
+		unsigned step = ms < 100 ? ms : 100;
+		struct timespec ts = { 0, (long)step * 1000000L };
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+static void hub_wake(struct hubconn *h)
+{
+	uint64_t one = 1;
+
+	(void)!write(h->efd, &one, sizeof(one));
+}
+
+/* ---- hub threads ---- */
+
+static void *poller_main(void *arg)
+{
+	struct hubconn *h = arg;
+	const struct node_config *cfg = h->cfg;
+	struct backoff bo;
+	uint64_t since = 0;
+	bool complained = false;
+
+	backoff_init(&bo, 1000, HUB_RETRY_CAP_MS, randombytes_random());
+	while (!h->stop) {
+		char path[256];
+		struct hub_reply r;
+		json_t *o;
+		int err;
+
+		snprintf(path, sizeof(path), "/v1/networks/%s/events?since=%" PRIu64 "&wait=%d",
+			 cfg->network, since, NODE_POLL_WAIT_S);
+		err = hubhttp_request(cfg->hub, cfg->id_sk, "GET", path, NULL, 0,
+				      (NODE_POLL_WAIT_S + 10) * 1000L, &h->stop, &r);
+		if (h->stop) {
+			hub_reply_free(&r);
+			break;
+		}
+		if (err || r.status != 200) {
+			if (!complained)
+				log_warn("hub: %s; retrying (the mesh keeps running)", r.error);
+			complained = true;
+			hub_reply_free(&r);
+			sleep_ms((unsigned)backoff_next(&bo), &h->stop);
+			continue;
+		}
+		if (complained)
+			log_info("hub: connected again, resuming after message %" PRIu64, since);
+		complained = false;
+		backoff_reset(&bo);
+		o = json_loads(r.body, 0, NULL);
+		if (json_is_integer(json_object_get(o, "last")) &&
+		    json_integer_value(json_object_get(o, "last")) >= 0)
+			since = (uint64_t)json_integer_value(json_object_get(o, "last"));
+		json_decref(o);
+		pthread_mutex_lock(&h->mu);
+		while (h->n == QUEUE_MAX && !h->stop)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->stop) {
+			h->queue[h->n++] = r.body;
+			r.body = NULL;
+		}
+		pthread_mutex_unlock(&h->mu);
+		hub_reply_free(&r);
+		hub_wake(h);
+	}
+	return NULL;
+}
+
+static void *poster_main(void *arg)
+{
+	struct hubconn *h = arg;
+	const struct node_config *cfg = h->cfg;
+	char path[160];
+
+	snprintf(path, sizeof(path), "/v1/networks/%s/announce", cfg->network);
+	for (;;) {
+		struct hub_reply r;
+		char *env;
+		int err;
+
+		pthread_mutex_lock(&h->mu);
+		while (!h->ann && !h->stop)
+			pthread_cond_wait(&h->cv, &h->mu);
+		env = h->ann;
+		h->ann = NULL;
+		pthread_mutex_unlock(&h->mu);
+		if (h->stop) {
+			free(env);
+			return NULL;
+		}
+		err = hubhttp_request(cfg->hub, cfg->id_sk, "POST", path, env, strlen(env),
+				      15000, &h->stop, &r);
+		free(env);
+		pthread_mutex_lock(&h->mu);
+		h->ann_done = true;
+		h->ann_status = err ? 0 : r.status;
+		h->ann_id = 0;
+		snprintf(h->ann_err, sizeof(h->ann_err), "%s", r.error);
+		if (!err && r.status == 200) {
+			json_t *o = json_loads(r.body, 0, NULL);
+
+			if (json_is_integer(json_object_get(o, "id")))
+				h->ann_id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+			json_decref(o);
+		}
+		pthread_mutex_unlock(&h->mu);
+		hub_reply_free(&r);
+		hub_wake(h);
+	}
+}
+
+static int hub_start(struct hubconn *h, const struct node_config *cfg)
+{
+	memset(h, 0, sizeof(*h));
+	h->cfg = cfg;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0)
+		return -errno;
+	if (pthread_create(&h->poller, NULL, poller_main, h))
+		return -EAGAIN;
+	if (pthread_create(&h->poster, NULL, poster_main, h)) {
+		h->stop = 1;
+		pthread_join(h->poller, NULL);
+		return -EAGAIN;
+	}
+	h->started = true;
+	return 0;
+}
+
+static void hub_stop(struct hubconn *h)
+{
+	unsigned i;
+
+	if (!h->started)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->poller, NULL);
+	pthread_join(h->poster, NULL);
+	for (i = 0; i < h->n; i++)
+		free(h->queue[i]);
+	free(h->ann);
+	close(h->efd);
+	h->started = false;
+}
+
+/* ---- helper requests ---- */
+
+static int helper_addr(struct node *n, struct mesh_ip4 ip, char reason[HELPER_REASON_MAX])
+{
+	const struct mesh_range *r = &n->view.roster.range;
+	struct helper_msg m;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	m.type = HELPER_ADDR_SET;
+	m.u.addr.family = 4;
+	m.u.addr.cidr = r->cidr;
+	memcpy(m.u.addr.addr, ip.b, 4);
+	err = helper_call(n->cfg->helper_sock, &m, HELPER_TIMEOUT_MS, reason);
+	if (err || !r->has6)
+		return err;
+	memset(&m, 0, sizeof(m));
+	m.type = HELPER_ADDR_SET;
+	m.u.addr.family = 6;
+	m.u.addr.cidr = 96;
+	mesh_range_ip6(r, ip, m.u.addr.addr);
+	return helper_call(n->cfg->helper_sock, &m, HELPER_TIMEOUT_MS, reason);
+}
+
+/* ---- local candidates ---- */
+
+static int collect_local(const struct nl_addr *a, void *arg)
+{
+	struct node *n = arg;
+	struct local_addr *l;
+
+	if (n->n_locals >= LOCAL_MAX || a->ifindex == n->dm.tun.ifindex ||
+	    a->scope != 0 /* RT_SCOPE_UNIVERSE */)
+		return 0;
+	if (a->has_ifflags && (!(a->ifflags & 1) || (a->ifflags & 8) /* LOOPBACK */))
+		return 0;
+	l = &n->locals[n->n_locals++];
+	l->family = a->family == AF_INET ? 4 : 6;
+	l->cidr = a->prefixlen;
+	memcpy(l->addr, a->addr, l->family == 4 ? 4 : 16);
+	return 0;
+}
+
+/* Our addresses and candidates, read again; true when they changed. */
+static bool refresh_locals(struct node *n)
+{
+	struct wg_endpoint old[MESH_MAX_ENDPOINTS];
+	unsigned old_n = n->n_cands, i;
+	struct nl nl;
+
+	memcpy(old, n->cands, sizeof(old));
+	n->n_locals = 0;
+	if (nl_open(&nl) == 0) {
+		(void)nl_addr_list(&nl, AF_INET, collect_local, n);
+		(void)nl_addr_list(&nl, AF_INET6, collect_local, n);
+		nl_close(&nl);
+	}
+	n->n_cands = 0;
+	for (i = 0; i < n->n_locals && n->n_cands < MESH_MAX_ENDPOINTS; i++) {
+		struct wg_endpoint *e = &n->cands[n->n_cands++];
+
+		memset(e, 0, sizeof(*e));
+		e->family = n->locals[i].family == 4 ? IP_V4 : IP_V6;
+		e->port = n->dm.udp.port;
+		memcpy(e->addr, n->locals[i].addr, n->locals[i].family == 4 ? 4 : 16);
+	}
+	if (old_n != n->n_cands)
+		return true;
+	for (i = 0; i < old_n; i++)
+		if (!endpoint_equal(&old[i], &n->cands[i]))
+			return true;
+	return false;
+}
+
+static bool on_our_subnet(const struct node *n, const struct wg_endpoint *e)
+{
+	unsigned i, b;
+
+	for (i = 0; i < n->n_locals; i++) {
+		const struct local_addr *l = &n->locals[i];
+		unsigned cidr = l->cidr, len = l->family == 4 ? 4 : 16;
+		bool same = (l->family == 4) == (e->family == IP_V4);
+
+		for (b = 0; same && b < len && b * 8 < cidr; b++) {
+			unsigned bits = cidr - b * 8 >= 8 ? 8 : cidr - b * 8;
+			uint8_t m = (uint8_t)(0xff << (8 - bits));
+
+			same = (l->addr[b] & m) == (e->addr[b] & m);
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* ---- announcing ---- */
+
+static void announce(struct node *n)
+{
+	const struct roster_device *self = meshview_self_entry(&n->view);
+	struct announce a;
+	char *body = NULL, *env = NULL;
+	size_t len;
+	uint64_t now = wall_ms();
+
+	if (!self || n->ann_inflight)
+		return;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.network, sizeof(a.network), "%s", n->view.network);
+	memcpy(a.device, n->cfg->id_pk, 32);
+	memcpy(a.wg, n->wg_pub, 32);
+	memcpy(a.endpoints, n->cands, sizeof(a.endpoints));
+	a.n_endpoints = n->n_cands;
+	if (!self->has_ip && n->has_ip) {
+		a.has_ip = true;
+		a.ip = n->ip;
+		a.claim = n->claim;
+	}
+	a.time_ms = now > n->last_ann_time ? now : n->last_ann_time + 1;
+	a.expires_s = a.time_ms / 1000 + MESH_ANNOUNCE_TTL_S;
+	if (announce_serialize(&a, &body, &len) ||
+	    envelope_seal(ENV_ANNOUNCE, n->cfg->id_sk, body, len, &env)) {
+		free(body);
+		log_err("cannot build the announcement: out of memory");
+		return;
+	}
+	free(body);
+	n->last_ann_time = a.time_ms;
+	n->last_ann_ms = now;
+	n->ann_inflight = true;
+	n->ann_wanted = false;
+	pthread_mutex_lock(&n->hub.mu);
+	free(n->hub.ann);
+	n->hub.ann = env;
+	pthread_cond_broadcast(&n->hub.cv);
+	pthread_mutex_unlock(&n->hub.mu);
+}
+
+static uint32_t rnd32(void *arg)
+{
+	(void)arg;
+	return randombytes_random();
+}
+
+/* ---- applying the view ---- */
+
+static void set_address(struct node *n, struct mesh_ip4 ip, bool dynamic)
+{
+	char reason[HELPER_REASON_MAX], s[16];
+
+	if (n->has_ip && !memcmp(n->ip.b, ip.b, 4))
+		return;
+	if (helper_addr(n, ip, reason)) {
+		mesh_ip4_format(ip, s);
+		log_err("cannot set address %s: %s", s, reason);
+		daemon_stop(&n->dm, 1);
+		return;
+	}
+	n->has_ip = true;
+	n->ip = ip;
+	n->claim = 0;
+	mesh_ip4_format(ip, s);
+	printf("address %s\n", s);
+	fflush(stdout);
+	if (dynamic) {
+		/* Reused at the next start while it is still free. */
+		int fd = openat(n->state_fd, "address.tmp",
+				O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			bool ok = dprintf(fd, "%s\n", s) > 0 && fsync(fd) == 0;
+
+			close(fd);
+			if (!ok || renameat(n->state_fd, "address.tmp", n->state_fd, "address"))
+				log_warn("cannot save the address in %s", n->cfg->state_dir);
+		}
+	}
+	n->ann_wanted = true;
+}
+
+static bool load_previous(const struct node *n, struct mesh_ip4 *ip)
+{
+	char buf[32] = "";
+	int fd = openat(n->state_fd, "address", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t got;
+
+	if (fd < 0)
+		return false;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[got > 0 ? got : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return mesh_ip4_parse(ip, buf);
+}
+
+static void choose_address(struct node *n)
+{
+	const struct roster_device *self = meshview_self_entry(&n->view);
+	struct mesh_ip4 prev, ip;
+	bool have_prev;
+
+	if (!self || !n->synced)
+		return;
+	if (self->has_ip) {
+		set_address(n, self->ip, false);
+		return;
+	}
+	if (n->has_ip && mesh_range_usable(&n->view.roster.range, n->ip)) {
+		const struct mv_device *me = meshview_self_state(&n->view);
+		bool seen = me && me->announced && me->ann.has_ip &&
+			    !memcmp(me->ann.ip.b, n->ip.b, 4);
+		char s[16];
+
+		/* Our claim of this address is in the view: keep it if it won.
+		 * Not yet: keep it while no one else claims it. */
+		if (seen ? me->has_ip && !memcmp(me->ip.b, n->ip.b, 4)
+			 : !meshview_ip_taken(&n->view, n->ip))
+			return;
+		mesh_ip4_format(n->ip, s);
+		log_info("address %s is claimed by a device that claimed it first; "
+			 "picking another", s);
+	}
+	have_prev = !n->has_ip && load_previous(n, &prev);
+	if (meshview_pick_ip(&n->view, have_prev ? &prev : NULL, rnd32, NULL, &ip)) {
+		log_err("no free address left in the network's range");
+		return;
+	}
+	set_address(n, ip, true);
+}
+
+static const char *peer_name(const struct roster_device *d, char out[2 * MESH_NAME_MAX])
+{
+	snprintf(out, 2 * MESH_NAME_MAX, "%.63s/%.63s", d->owner, d->name);
+	return out;
+}
+
+static bool is_exit_choice(const struct node *n, const struct roster_device *d)
+{
+	char full[2 * MESH_NAME_MAX];
+
+	if (!n->cfg->exit_node[0] || !d->exit)
+		return false;
+	return !strcmp(n->cfg->exit_node, peer_name(d, full)) ||
+	       !strcmp(n->cfg->exit_node, d->name);
+}
+
+static void drop_peer(struct node *n, struct node_peer *np)
+{
+	if (np->present && np->p)
+		device_remove_peer(&n->dm.dev, np->p);
+	memset(np, 0, sizeof(*np));
+}
+
+/* Make the device's peers what the view says. */
+static void apply_peers(struct node *n)
+{
+	const struct roster *r = &n->view.roster;
+	const struct roster_device *self = meshview_self_entry(&n->view);
+	struct node_peer *next;
+	unsigned i, j;
+
+	next = calloc(r->n_devices ? r->n_devices : 1, sizeof(*next));
+	if (!next) {
+		log_err("out of memory");
+		return;
+	}
+	for (i = 0; i < r->n_devices; i++) {
+		const struct roster_device *d = &r->devices[i];
+		const struct mv_device *v = &n->view.devs[i];
+		struct node_peer *np = &next[i];
+		static const uint8_t any[16];
+		uint8_t ip6[16];
+		int err = 0;
+		unsigned k;
+
+		if (d == self || !self || !v->announced || !v->has_ip)
+			continue;
+		/* An existing peer with the same key keeps its session. */
+		for (j = 0; j < n->n_peers; j++) {
+			if (n->peers[j].present && !memcmp(n->peers[j].wg, v->ann.wg, 32)) {
+				*np = n->peers[j];
+				n->peers[j].present = false;
+				break;
+			}
+		}
+		if (!np->present) {
+			np->p = device_add_peer(&n->dm.dev, v->ann.wg, &err);
+			if (!np->p) {
+				log_err("cannot add peer %s/%s: %s", d->owner, d->name,
+					err == -EINVAL ? "it announced our own key" : "out of memory");
+				continue;
+			}
+			np->present = true;
+			memcpy(np->wg, v->ann.wg, 32);
+			peer_set_persistent_keepalive(np->p, NODE_KEEPALIVE_SEC, clock_now());
+		}
+		if (memcmp(np->ip, v->ip.b, 4) || np->exit != is_exit_choice(n, d)) {
+			allowedips_remove_by_owner(&n->dm.dev.allowedips, np->p);
+			memcpy(np->ip, v->ip.b, 4);
+			np->exit = is_exit_choice(n, d);
+			if (allowedips_insert(&n->dm.dev.allowedips, IP_V4, v->ip.b, 32, np->p))
+				log_err("out of memory");
+			if (r->range.has6) {
+				mesh_range_ip6(&r->range, v->ip, ip6);
+				if (allowedips_insert(&n->dm.dev.allowedips, IP_V6, ip6, 128, np->p))
+					log_err("out of memory");
+			}
+			if (np->exit &&
+			    (allowedips_insert(&n->dm.dev.allowedips, IP_V4, any, 0, np->p) ||
+			     allowedips_insert(&n->dm.dev.allowedips, IP_V6, any, 0, np->p)))
+				log_err("out of memory");
+		}
+		/* Endpoint: a candidate on a subnet we share, else the first;
+		 * once the peer roamed to us, keep where it talks from. */
+		if (v->ann.n_endpoints && !np->p->endpoint.family) {
+			unsigned pick = 0;
+
+			for (k = 0; k < v->ann.n_endpoints; k++)
+				if (on_our_subnet(n, &v->ann.endpoints[k])) {
+					pick = k;
+					break;
+				}
+			np->lan = k < v->ann.n_endpoints;
+			np->ep = v->ann.endpoints[pick];
+			peer_set_endpoint(np->p, &np->ep);
+		}
+	}
+	for (j = 0; j < n->n_peers; j++)
+		if (n->peers[j].present)
+			drop_peer(n, &n->peers[j]);
+	free(n->peers);
+	n->peers = next;
+	n->n_peers = r->n_devices;
+	device_flush(&n->dm.dev);
+}
+
+static void reconcile(struct node *n)
+{
+	const struct roster_device *self;
+
+	if (!n->view.has_roster)
+		return;
+	self = meshview_self_entry(&n->view);
+	if (!self) {
+		if (n->n_peers && !n->refused_logged)
+			log_err("this device is no longer in the roster of %s; "
+				"dropping every peer", n->view.network);
+		n->refused_logged = true;
+		apply_peers(n);
+		return;
+	}
+	n->refused_logged = false;
+	choose_address(n);
+	apply_peers(n);
+	n->applied_gen = n->view.generation;
+	if (n->has_ip && (n->ann_wanted || !n->last_ann_ms))
+		announce(n);
+}
+
+/* ---- messages from the hub ---- */
+
+static void offer(struct node *n, json_t *m)
+{
+	json_t *jid = json_object_get(m, "id"), *jt = json_object_get(m, "type");
+	json_t *je = json_object_get(m, "env");
+	char reason[MESH_REASON_MAX], *env;
+	uint64_t id;
+	int r;
+
+	if (!json_is_integer(jid) || json_integer_value(jid) < 0 || !json_is_string(jt))
+		return;
+	id = (uint64_t)json_integer_value(jid);
+	env = json_is_string(je) ? strdup(json_string_value(je)) :
+	      json_dumps(je, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!env)
+		return;
+	if (!strcmp(json_string_value(jt), "roster")) {
+		uint64_t before = n->view.has_roster ? n->view.roster.version : 0;
+
+		r = meshview_offer_roster(&n->view, env, strlen(env), id, reason);
+		if (r == MV_ACCEPTED)
+			log_info("roster version %" PRIu64 " accepted (was %" PRIu64 "): %u devices",
+				 n->view.roster.version, before, n->view.roster.n_devices);
+		else if (r < 0)
+			log_warn("rejected roster (message %" PRIu64 "): %s", id, reason);
+	} else {
+		r = meshview_offer_announce(&n->view, env, strlen(env), id, wall_ms(), reason);
+		if (r < 0)
+			log_warn("rejected announcement (message %" PRIu64 "): %s", id, reason);
+	}
+	free(env);
+}
+
+static void hub_drain(struct node *n)
+{
+	struct hubconn *h = &n->hub;
+	char *items[QUEUE_MAX];
+	unsigned i, count;
+	bool ann_done;
+	long status;
+	uint64_t ann_id;
+	char err[MESH_REASON_MAX];
+	uint64_t v;
+
+	(void)!read(h->efd, &v, sizeof(v));
+	pthread_mutex_lock(&h->mu);
+	count = h->n;
+	memcpy(items, h->queue, sizeof(items));
+	h->n = 0;
+	ann_done = h->ann_done;
+	h->ann_done = false;
+	status = h->ann_status;
+	ann_id = h->ann_id;
+	snprintf(err, sizeof(err), "%s", h->ann_err);
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+
+	for (i = 0; i < count; i++) {
+		json_t *o = json_loads(items[i], 0, NULL), *msgs, *m;
+		size_t k;
+
+		free(items[i]);
+		/* Rosters first: an answer lists messages in id order, and a
+		 * roster published after some announcements must not make
+		 * them look foreign. */
+		msgs = json_object_get(o, "messages");
+		if (json_is_array(msgs)) {
+			json_array_foreach(msgs, k, m)
+				if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "",
+					    "roster"))
+					offer(n, m);
+			json_array_foreach(msgs, k, m)
+				if (strcmp(json_string_value(json_object_get(m, "type")) ?: "",
+					   "roster"))
+					offer(n, m);
+		}
+		json_decref(o);
+		n->synced = true;
+	}
+	if (ann_done) {
+		n->ann_inflight = false;
+		if (status == 200) {
+			if (n->has_ip && !n->claim &&
+			    !(meshview_self_entry(&n->view) &&
+			      meshview_self_entry(&n->view)->has_ip))
+				n->claim = ann_id;
+			n->refused_logged = false;
+			if (!n->printed_up) {
+				printf("up\n");
+				fflush(stdout);
+				n->printed_up = true;
+			}
+		} else {
+			if (!n->refused_logged)
+				log_err("announcement refused: %s", err);
+			n->refused_logged = true;
+			n->ann_wanted = true;	/* again at the next tick */
+			n->last_ann_ms = wall_ms();
+		}
+	}
+	if (count || ann_done)
+		reconcile(n);
+}
+
+/* ---- status and control ---- */
+
+static char *status_json(struct node *n)
+{
+	json_t *o = json_object(), *peers = json_array();
+	const struct roster *r = &n->view.roster;
+	char buf[2 * MESH_NAME_MAX], *out;
+	unsigned i;
+	uint64_t now_s = wall_ms() / 1000;
+
+	json_object_set_new(o, "network", json_string(n->view.network));
+	json_object_set_new(o, "interface", json_string(n->cfg->ifname));
+	if (n->has_ip) {
+		mesh_ip4_format(n->ip, buf);
+		json_object_set_new(o, "address", json_string(buf));
+	}
+	json_object_set_new(o, "roster_version",
+			    json_integer(n->view.has_roster ? (json_int_t)r->version : 0));
+	json_object_set_new(o, "last_message", json_integer((json_int_t)n->view.last_id));
+	json_object_set_new(o, "listen_port", json_integer(n->dm.udp.port));
+	if (n->cfg->exit_node[0])
+		json_object_set_new(o, "exit_node", json_string(n->cfg->exit_node));
+	for (i = 0; n->view.has_roster && i < n->n_peers && i < r->n_devices; i++) {
+		const struct node_peer *np = &n->peers[i];
+		const struct roster_device *d = &r->devices[i];
+		json_t *p;
+		char ep[ENDPOINT_STR_MAX];
+
+		if (!np->present)
+			continue;
+		p = json_object();
+		json_object_set_new(p, "name", json_string(peer_name(d, buf)));
+		mesh_ip4_format(n->view.devs[i].ip, buf);
+		json_object_set_new(p, "address", json_string(buf));
+		json_object_set_new(p, "path", json_string(np->lan ? "lan" : "direct"));
+		endpoint_format(&np->p->endpoint, ep);
+		json_object_set_new(p, "endpoint", json_string(ep));
+		json_object_set_new(p, "last_handshake",
+				    json_integer((json_int_t)np->p->last_handshake_sec));
+		json_object_set_new(p, "handshake_age_s",
+				    np->p->last_handshake_sec ?
+				    json_integer((json_int_t)(now_s - np->p->last_handshake_sec)) :
+				    json_null());
+		json_object_set_new(p, "rx_bytes", json_integer((json_int_t)np->p->rx_bytes));
+		json_object_set_new(p, "tx_bytes", json_integer((json_int_t)np->p->tx_bytes));
+		json_object_set_new(p, "rtt_ms", np->p->handshake_rtt_ns ?
+				    json_real((double)np->p->handshake_rtt_ns / 1e6) : json_null());
+		json_object_set_new(p, "exit", json_boolean(np->exit));
+		json_array_append_new(peers, p);
+	}
+	json_object_set_new(o, "peers", peers);
+	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return out;
+}
+
+static void ctl_serve(struct node *n)
+{
+	char line[CTL_LINE_MAX], *reply = NULL;
+	ssize_t got;
+	int fd = accept4(n->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct timeval tv = { 2, 0 };
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	got = recv(fd, line, sizeof(line) - 1, 0);
+	if (got <= 0) {
+		close(fd);
+		return;
+	}
+	line[got] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (!strcmp(line, "mesh-status")) {
+		reply = status_json(n);
+	} else if (!strcmp(line, "stop")) {
+		reply = strdup("ok");
+		daemon_stop(&n->dm, 0);
+	} else if (!strncmp(line, "exit-node ", 10)) {
+		const char *name = line + 10;
+		unsigned i;
+		bool found = !strcmp(name, "off");
+
+		for (i = 0; !found && i < n->view.roster.n_devices; i++) {
+			char full[2 * MESH_NAME_MAX];
+			const struct roster_device *d = &n->view.roster.devices[i];
+
+			if ((!strcmp(name, peer_name(d, full)) || !strcmp(name, d->name)) &&
+			    d->exit)
+				found = true;
+		}
+		if (!found) {
+			if (asprintf(&reply, "error no exit server named %s in the roster", name) < 0)
+				reply = NULL;
+		} else {
+			snprintf(n->cfg->exit_node, sizeof(n->cfg->exit_node), "%.127s",
+				 strcmp(name, "off") ? name : "");
+			reconcile(n);
+			reply = strdup("ok");
+		}
+	} else {
+		reply = strdup("error unknown request");
+	}
+	if (reply) {
+		(void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+		(void)!send(fd, "\n", 1, MSG_NOSIGNAL);
+	}
+	free(reply);
+	close(fd);
+}
+
+/* ---- the loop's hooks ---- */
+
+static void on_fd(void *ctx, int fd, uint32_t events)
+{
+	struct node *n = ctx;
+
+	(void)events;
+	if (fd == n->hub.efd) {
+		hub_drain(n);
+	} else if (fd == n->cfg->helper_sock) {
+		log_err("the privileged helper is gone; stopping");
+		daemon_stop(&n->dm, 1);
+	}
+	if (fd == n->ctl_fd)
+		ctl_serve(n);
+}
+
+static void on_tick(void *ctx, wg_time_t now)
+{
+	struct node *n = ctx;
+	static wg_time_t next_scan;
+
+	if (now >= next_scan) {
+		next_scan = now + 10ULL * 1000000000ULL;
+		if (refresh_locals(n))
+			n->ann_wanted = true;
+	}
+	if (n->has_ip && !n->ann_inflight &&
+	    ((n->ann_wanted && wall_ms() >= n->last_ann_ms + (n->refused_logged ? 10000 : 0)) ||
+	     wall_ms() >= n->last_ann_ms + MESH_ANNOUNCE_REFRESH_S * 1000ULL))
+		announce(n);
+}
+
+int node_run(struct node_config *cfg)
+{
+	struct daemon_hooks hooks;
+	char err[PRIVSEP_ERR_MAX], path[CTL_PATH_MAX];
+	uint8_t wg_priv[32];
+	struct node *n = calloc(1, sizeof(*n));
+	int status = 1;
+
+	if (!n)
+		return 1;
+	n->cfg = cfg;
+	n->ctl_fd = n->state_fd = -1;
+	if (daemon_init_tun(&n->dm, cfg->ifname, cfg->port, cfg->tun_fd) < 0)
+		goto out;
+	cfg->tun_fd = -1;
+	x25519_generate_private(wg_priv);
+	if (!device_set_private_key(&n->dm.dev, wg_priv) ||
+	    !x25519_public_from_private(n->wg_pub, wg_priv)) {
+		sodium_memzero(wg_priv, sizeof(wg_priv));
+		log_err("cannot set the WireGuard key");
+		goto out;
+	}
+	sodium_memzero(wg_priv, sizeof(wg_priv));
+	n->ctl_fd = ctl_listen(cfg->run_dir, cfg->ifname, path);
+	if (n->ctl_fd < 0) {
+		log_err("cannot listen on the control socket of %s: %s", cfg->ifname,
+			strerror(-n->ctl_fd));
+		goto out;
+	}
+	meshview_init(&n->view, cfg->network, cfg->id_pk,
+		      (const uint8_t (*)[MESH_KEY_LEN])cfg->admins, cfg->n_admins);
+	/* From here on nothing needs root. */
+	if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
+		log_err("cannot create %s: %s", cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	n->state_fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (n->state_fd < 0 || fchown(n->state_fd, cfg->user.uid, cfg->user.gid)) {
+		log_err("cannot hand %s to user %s: %s", cfg->state_dir, cfg->user.name,
+			strerror(errno));
+		goto out;
+	}
+	if (privsep_drop(&cfg->user, err) || privsep_seccomp(err)) {
+		log_err("%s", err);
+		goto out;
+	}
+	log_info("engine runs as %s with no capabilities%s", cfg->user.name,
+		 privsep_confined() ? ", no_new_privs, seccomp" : "");
+	refresh_locals(n);
+	if (hub_start(&n->hub, cfg)) {
+		log_err("cannot start the hub connection");
+		goto out;
+	}
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.ctx = n;
+	hooks.fd_event = on_fd;
+	hooks.tick = on_tick;
+	daemon_set_hooks(&n->dm, &hooks);
+	if (daemon_watch(&n->dm, n->hub.efd) || daemon_watch(&n->dm, n->ctl_fd) ||
+	    daemon_watch(&n->dm, cfg->helper_sock)) {
+		log_err("cannot watch the engine's descriptors");
+		goto out;
+	}
+	status = daemon_run(&n->dm);
+out:
+	hub_stop(&n->hub);
+	if (n->ctl_fd >= 0) {
+		close(n->ctl_fd);
+		(void)unlink(path);
+	}
+	if (n->state_fd >= 0)
+		close(n->state_fd);
+	free(n->peers);
+	meshview_free(&n->view);
+	daemon_destroy(&n->dm);
+	sodium_memzero(cfg->id_sk, sizeof(cfg->id_sk));
+	free(n);
+	return status;
+}
