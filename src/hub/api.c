@@ -255,6 +255,14 @@ static void post_announce(struct api *a, const char *network,
 				 "the announcement claims an address it may not claim");
 	if (an.expires_s * 1000 + MESH_SKEW_MS < (uint64_t)rq->now * 1000)
 		return api_error(rs, 400, "the announcement has expired");
+	/* A time from the future would lock the device's later, correct
+	 * announcements out (each must be newer) until that time. */
+	if (an.time_ms > (uint64_t)rq->now * 1000 + MESH_SKEW_MS)
+		return api_error(rs, 400, "the announcement's time is in the "
+				 "future; check the device's clock");
+	if (an.n_dns && !d->exit)
+		return api_error(rs, 400, "only an exit device announces DNS "
+				 "resolvers");
 	mesh_b64_encode(dev64, sizeof(dev64), key, MESH_KEY_LEN);
 	if (store_current_announce(a->store, network, dev64, &old))
 		return api_error(rs, 500, "database error");

@@ -1,11 +1,14 @@
 /* target_hubreq.c - fuzz weft-hub's request handler (hub/api.h) against an
- * in-memory database holding one network with a roster. The input is
- * split at NUL bytes into method, path, query, Authorization and body.
- * Every answer must be a status the API documents and a JSON body; every
- * 4xx must carry a printable one-line reason. */
+ * in-memory store holding network acme with a published roster. Input:
+ * one flags byte, then METHOD \n TARGET \n AUTHORIZATION \n BODY. Flag 1
+ * replaces the Authorization by a valid one of the admin, flag 2 of a
+ * listed device (so the fuzzer gets past authentication to the body
+ * parsers). Every answer must be 200 or a 4xx with {"error":"one line"};
+ * the hub must never answer 5xx to a request. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +18,15 @@
 #include "hub/api.h"
 #include "hub/store.h"
 #include "mesh/envelope.h"
+#include "mesh/hubauth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct store *st;
+#define NOW 1795000000LL
+
+static struct store *store;
 static struct api api;
+static uint8_t admin_pk[32], admin_sk[64], dev_pk[32], dev_sk[64];
 
 static void check(bool ok)
 {
@@ -27,90 +34,114 @@ static void check(bool ok)
 		abort();
 }
 
-static void setup(void)
+static void init(void)
 {
-	uint8_t pk[32], sk[64], seed[32] = { 1 };
-	char err[MESH_REASON_MAX], *env, body[512], key[64];
-	uint64_t id;
+	char err[MESH_REASON_MAX], a64[48], d64[48], body[1024], *env = NULL;
+	char auth[HUBAUTH_HEADER_MAX];
+	uint8_t seed[32];
+	struct api_request rq = { 0 };
+	struct api_response rs;
 
-	if (sodium_init() < 0 || store_open(&st, ":memory:", err))
-		abort();
-	crypto_sign_seed_keypair(pk, sk, seed);
-	check(store_network_create(st, "acme", pk) == 0);
-	mesh_b64_encode(key, sizeof(key), pk, 32);
+	check(sodium_init() >= 0);
+	memset(seed, 1, sizeof(seed));
+	crypto_sign_seed_keypair(admin_pk, admin_sk, seed);
+	memset(seed, 2, sizeof(seed));
+	crypto_sign_seed_keypair(dev_pk, dev_sk, seed);
+	mesh_b64_encode(a64, sizeof(a64), admin_pk, 32);
+	mesh_b64_encode(d64, sizeof(d64), dev_pk, 32);
+	check(store_open(&store, ":memory:", err) == 0);
+	check(store_network_create(store, "acme", admin_pk) == 0);
+	api_init(&api, store);
 	snprintf(body, sizeof(body),
 		 "{\"network\":\"acme\",\"version\":1,\"range\":\"100.80.0.0/16\","
-		 "\"admins\":[\"%s\"],\"devices\":[{\"owner\":\"a\",\"name\":\"b\","
-		 "\"key\":\"%s\"}]}", key, key);
-	check(envelope_seal(ENV_ROSTER, sk, body, strlen(body), &env) == 0);
-	check(store_put_roster(st, "acme", env, 1,
-			       (const uint8_t (*)[MESH_KEY_LEN])pk, 1, &id) == 0);
+		 "\"range6\":\"fd5e:1f2a:9c00::/96\",\"admins\":[\"%s\"],"
+		 "\"devices\":[{\"owner\":\"bob\",\"name\":\"phone\",\"key\":\"%s\"}]}",
+		 a64, d64);
+	check(envelope_seal(ENV_ROSTER, admin_sk, body, strlen(body), &env) == 0);
+	hubauth_make(auth, admin_sk, "POST", "/v1/networks/acme/roster", env,
+		     strlen(env), NOW);
+	rq.method = "POST";
+	rq.path = "/v1/networks/acme/roster";
+	rq.auth = auth;
+	rq.body = env;
+	rq.body_len = strlen(env);
+	rq.now = NOW;
+	api_handle(&api, &rq, &rs);
+	check(rs.status == 200);
+	free(rs.body);
 	free(env);
-	api_init(&api, st);
 }
 
-/* The next NUL-terminated piece of the input (copied), or "" at the end. */
-static char *piece(const uint8_t **p, const uint8_t *end)
+/* The next '\n'-terminated field of [*p, end), NUL-terminated copy. */
+static char *field(const uint8_t **p, const uint8_t *end, size_t max)
 {
-	const uint8_t *z = *p < end ? memchr(*p, 0, (size_t)(end - *p)) : NULL;
-	size_t n = z ? (size_t)(z - *p) : (size_t)(end - *p);
-	char *s = malloc(n + 1);
+	const uint8_t *nl = memchr(*p, '\n', (size_t)(end - *p));
+	size_t n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+	char *s;
 
+	if (n > max)
+		n = max;
+	s = malloc(n + 1);
 	check(s != NULL);
-	if (n)
-		memcpy(s, *p, n);
+	memcpy(s, *p, n);
 	s[n] = '\0';
-	*p += n + (z != NULL);
+	*p = nl ? nl + 1 : end;
 	return s;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *p = data, *end = data + size;
-	struct api_request rq;
+	const uint8_t *p = data + 1, *end = data + size;
+	char *method, *target, *auth, *path, *q, signed_auth[HUBAUTH_HEADER_MAX];
+	struct api_request rq = { 0 };
 	struct api_response rs;
-	char *method, *path, *query, *auth, *body;
-	json_t *o;
-	size_t blen;
+	json_t *j;
+	uint8_t flags;
 
-	if (!st)
-		setup();
-	method = piece(&p, end);
-	path = piece(&p, end);
-	query = piece(&p, end);
-	auth = piece(&p, end);
-	blen = (size_t)(end - p);
-	body = malloc(blen + 1);
-	check(body != NULL);
-	if (blen)
-		memcpy(body, p, blen);
-	body[blen] = '\0';
-	memset(&rq, 0, sizeof(rq));
+	if (!store)
+		init();
+	if (size < 1)
+		return 0;
+	flags = data[0];
+	method = field(&p, end, 16);
+	target = field(&p, end, 1024);
+	auth = field(&p, end, 512);
+	path = strdup(target);
+	check(path != NULL);
+	q = strchr(path, '?');
+	if (q)
+		*q++ = '\0';
 	rq.method = method;
 	rq.path = path;
-	rq.query = *query ? query : NULL;
-	rq.auth = *auth ? auth : NULL;
-	rq.body = body;
-	rq.body_len = blen;
-	rq.now = 1795000000;
-	api_handle(&api, &rq, &rs);
-	check(rs.status == 200 || (rs.status >= 400 && rs.status <= 500));
-	check(rs.body != NULL);
-	o = json_loads(rs.body, 0, NULL);
-	check(json_is_object(o));
-	if (rs.status >= 400) {
-		const char *r = json_string_value(json_object_get(o, "error"));
-
-		check(r && *r);
-		for (; *r; r++)
-			check((unsigned char)*r >= 0x20 && *r != 0x7f);
+	rq.query = q;
+	rq.auth = auth[0] || !(flags & 4) ? auth : NULL;
+	rq.body = (const char *)p;
+	rq.body_len = (size_t)(end - p);
+	rq.now = NOW;
+	if (flags & 3) {
+		hubauth_make(signed_auth, (flags & 1) ? admin_sk : dev_sk, method,
+			     target, rq.body, rq.body_len, NOW);
+		rq.auth = signed_auth;
 	}
-	json_decref(o);
+	if (rq.body_len > api_body_limit(path))
+		goto out;	/* the HTTP layer answers 413 */
+	api_handle(&api, &rq, &rs);
+	check(rs.body != NULL);
+	check(rs.status == 200 || (rs.status >= 400 && rs.status < 500));
+	j = json_loads(rs.body, 0, NULL);
+	check(json_is_object(j));
+	if (rs.status >= 400) {
+		json_t *e = json_object_get(j, "error");
+
+		check(json_is_string(e));
+		check(strchr(json_string_value(e), '\n') == NULL);
+	}
+	json_decref(j);
 	free(rs.body);
-	free(method);
+out:
 	free(path);
-	free(query);
+	free(method);
+	free(target);
 	free(auth);
-	free(body);
 	return 0;
 }
