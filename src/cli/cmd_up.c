@@ -197,6 +197,7 @@ int up_main(int argc, char *argv[])
 		pidfile_remove(pidpath);
 		return bad("%s", herr);
 	}
+	cfg.fwmark = hello.u.hello.fwmark;
 	status = node_run(&cfg);
 	sodium_memzero(cfg.id_sk, sizeof(cfg.id_sk));
 	_exit(status);

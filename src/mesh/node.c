@@ -102,6 +102,11 @@ struct node {
 	uint64_t last_ann_time;	/* the time field we last used */
 	bool refused_logged;
 
+	bool serving;		/* the helper forwards for the mesh (exit) */
+	int using;		/* index+1 of the exit peer in use, 0 none */
+	struct ip_prefix dns[4];	/* our resolvers, announced as an exit */
+	unsigned n_dns;
+
 	struct node_peer *peers;	/* parallel to view.roster.devices */
 	unsigned n_peers;
 	uint8_t wg_pub[32];
@@ -389,6 +394,10 @@ static void announce(struct node *n)
 		a.ip = n->ip;
 		a.claim = n->claim;
 	}
+	if (self->exit) {
+		memcpy(a.dns, n->dns, sizeof(a.dns));
+		a.n_dns = n->n_dns;
+	}
 	a.time_ms = now > n->last_ann_time ? now : n->last_ann_time + 1;
 	a.expires_s = a.time_ms / 1000 + MESH_ANNOUNCE_TTL_S;
 	if (announce_serialize(&a, &body, &len) ||
@@ -607,6 +616,103 @@ static void apply_peers(struct node *n)
 	device_flush(&n->dm.dev);
 }
 
+/* The nameservers of /etc/resolv.conf that are not on this host, which an
+ * exit announces for the devices that send their DNS through it. */
+static void read_resolvers(struct node *n)
+{
+	char line[256];
+	FILE *f = fopen("/etc/resolv.conf", "re");
+
+	n->n_dns = 0;
+	if (!f)
+		return;
+	while (n->n_dns < 4 && fgets(line, sizeof(line), f)) {
+		char addr[64];
+		struct ip_prefix *p = &n->dns[n->n_dns];
+
+		if (sscanf(line, " nameserver %63s", addr) != 1)
+			continue;
+		memset(p, 0, sizeof(*p));
+		if (inet_pton(AF_INET, addr, p->addr) == 1 && p->addr[0] != 127) {
+			p->family = 4;
+			p->cidr = 32;
+			n->n_dns++;
+		} else if (inet_pton(AF_INET6, addr, p->addr) == 1 &&
+			   memcmp(p->addr, (const uint8_t[16]){ [15] = 1 }, 16)) {
+			p->family = 6;
+			p->cidr = 128;
+			n->n_dns++;
+		}
+	}
+	fclose(f);
+}
+
+static int helper_simple(struct node *n, uint32_t type)
+{
+	char reason[HELPER_REASON_MAX];
+	struct helper_msg m;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	err = helper_call(n->cfg->helper_sock, &m, HELPER_TIMEOUT_MS, reason);
+	if (err)
+		log_err("the helper refused (%u): %s", type, reason);
+	return err;
+}
+
+/* Serve as an exit when the roster says so; use the chosen exit peer. */
+static void apply_exit(struct node *n, const struct roster_device *self)
+{
+	const struct roster *r = &n->view.roster;
+	int want = 0;
+	unsigned i;
+
+	if (self->exit && !n->serving && n->has_ip) {
+		if (!helper_simple(n, HELPER_EXIT_SERVE)) {
+			n->serving = true;
+			log_info("serving as an exit node for the mesh");
+		}
+	} else if (!self->exit && n->serving) {
+		if (!helper_simple(n, HELPER_EXIT_SERVE_STOP))
+			n->serving = false;
+	}
+	for (i = 0; i < n->n_peers && i < r->n_devices; i++)
+		if (n->peers[i].present && n->peers[i].exit)
+			want = (int)i + 1;
+	if (want == n->using)
+		return;
+	if (!want) {
+		if (!helper_simple(n, HELPER_EXIT_STOP)) {
+			n->using = 0;
+			log_info("exit node off: traffic goes out directly again");
+		}
+		return;
+	}
+	{
+		const struct mv_device *v = &n->view.devs[want - 1];
+		char reason[HELPER_REASON_MAX], name[2 * MESH_NAME_MAX];
+		struct helper_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.type = HELPER_EXIT_USE;
+		for (i = 0; i < v->ann.n_dns && i < HELPER_MAX_DNS; i++) {
+			m.u.exit_use.dns[i].family = v->ann.dns[i].family;
+			m.u.exit_use.dns[i].cidr = v->ann.dns[i].cidr;
+			memcpy(m.u.exit_use.dns[i].addr, v->ann.dns[i].addr, 16);
+		}
+		m.u.exit_use.n_dns = (uint8_t)i;
+		if (helper_call(n->cfg->helper_sock, &m, HELPER_TIMEOUT_MS, reason)) {
+			log_err("cannot route through the exit node: %s", reason);
+			return;
+		}
+		n->using = want;
+		log_info("everything goes through exit node %s%s",
+			 peer_name(&r->devices[want - 1], name),
+			 i ? "" : " (it names no resolver: DNS goes to the current ones)");
+	}
+}
+
 static void reconcile(struct node *n)
 {
 	const struct roster_device *self;
@@ -620,11 +726,14 @@ static void reconcile(struct node *n)
 				"dropping every peer", n->view.network);
 		n->refused_logged = true;
 		apply_peers(n);
+		if (n->using && !helper_simple(n, HELPER_EXIT_STOP))
+			n->using = 0;
 		return;
 	}
 	n->refused_logged = false;
 	choose_address(n);
 	apply_peers(n);
+	apply_exit(n, self);
 	n->applied_gen = n->view.generation;
 	if (n->has_ip && (n->ann_wanted || !n->last_ann_ms))
 		announce(n);
@@ -911,6 +1020,12 @@ int node_run(struct node_config *cfg)
 	}
 	meshview_init(&n->view, cfg->network, cfg->id_pk,
 		      (const uint8_t (*)[MESH_KEY_LEN])cfg->admins, cfg->n_admins);
+	if (cfg->fwmark) {
+		n->dm.dev.fwmark = cfg->fwmark;
+		if (udp_set_fwmark(&n->dm.udp, cfg->fwmark) < 0)
+			log_warn("cannot mark the tunnel's sockets: an exit node will not work");
+	}
+	read_resolvers(n);
 	/* From here on nothing needs root. */
 	if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
 		log_err("cannot create %s: %s", cfg->state_dir, strerror(errno));

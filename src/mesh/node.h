@@ -48,6 +48,7 @@ struct node_config {
 	char exit_node[2 * MESH_NAME_MAX];	/* "owner/device" or "device"; "" none */
 	int helper_sock;
 	int tun_fd;
+	uint32_t fwmark;	/* for the engine's sockets (exit routing) */
 };
 
 /* Runs the engine; returns the process exit status. Wipes cfg->id_sk. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,7 +18,13 @@
 #include "os/linux/log.h"
 #include "os/linux/netlink.h"
 #include "os/linux/tun.h"
+#include "os/linux/firewall.h"
+#include "os/linux/fw_rules.h"
+#include "os/linux/sysctl.h"
+#include "vpn/hostdns.h"
+#include "vpn/journal.h"
 #include "vpn/pidfile.h"
+#include "vpn/policy.h"
 
 enum { HELPER_STOP_GRACE_MS = 5000 };
 
@@ -109,6 +116,10 @@ bool helper_policy_check(const struct helper_policy *p, const struct helper_msg 
 
 struct helper_state {
 	const char *pidfile;
+	char serve_dir[PATH_MAX], use_dir[PATH_MAX];
+	struct journal serve, use;	/* open while in force */
+	bool serving, using;
+	struct policy route;		/* fwmark policy routing of EXIT_USE */
 	struct nl nl;
 	struct helper_policy pol;
 	pid_t engine;
@@ -178,6 +189,124 @@ static int do_route(struct helper_state *h, const struct helper_addr *a, bool ad
 	return err;
 }
 
+/* A sysctl set to value, its old value journalled first. */
+static int journal_sysctl(struct journal *j, const char *name, const char *value)
+{
+	struct journal_entry e = { .kind = JOURNAL_SYSCTL };
+	int ret = sysctl_read(name, e.u.sysctl.value, sizeof(e.u.sysctl.value));
+
+	if (ret < 0 || !strcmp(e.u.sysctl.value, value))
+		return ret < 0 ? ret : 0;
+	snprintf(e.u.sysctl.name, sizeof(e.u.sysctl.name), "%s", name);
+	if ((ret = journal_record(j, &e)) < 0)
+		return ret;
+	return sysctl_write(name, value);
+}
+
+static void prefix_of(struct fw_prefix *p, const struct helper_addr *a)
+{
+	unsigned i, len = a->family == 4 ? 4 : 16;
+
+	p->family = a->family == 4 ? AF_INET : AF_INET6;
+	p->len = a->cidr;
+	memcpy(p->addr, a->addr, len);
+	for (i = 0; i < len; i++) {
+		unsigned bits = a->cidr > i * 8 ? a->cidr - i * 8 : 0;
+
+		if (bits < 8)
+			p->addr[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+static void undo(struct helper_state *h, bool serve)
+{
+	struct journal *j = serve ? &h->serve : &h->use;
+	bool *on = serve ? &h->serving : &h->using;
+	int ret;
+
+	if (!*on)
+		return;
+	journal_close(j);
+	ret = journal_undo(serve ? h->serve_dir : h->use_dir, h->pol.ifname);
+	if (ret < 0)
+		log_err("helper: could not put everything back (%s); run weft down",
+			strerror(-ret));
+	*on = false;
+}
+
+/* This device is an exit: forward and masquerade the mesh's traffic out
+ * of the host, in weft's nftables table for the interface. */
+static int exit_serve(struct helper_state *h)
+{
+	struct fw_server fw = { 0 };
+	struct journal_entry e = { .kind = JOURNAL_NFT };
+	struct fw_error ferr;
+	char *script;
+	int ret;
+
+	if (h->serving)
+		return 0;
+	if (!h->pol.has4 && !h->pol.has6)
+		return -EADDRNOTAVAIL;
+	if ((ret = journal_open(&h->serve, h->serve_dir, h->pol.ifname)) < 0)
+		return ret;
+	h->serving = true;
+	snprintf(fw.ifname, sizeof(fw.ifname), "%s", h->pol.ifname);
+	if (h->pol.has4) {
+		prefix_of(&fw.pool4, &h->pol.addr4);
+		fw.tun4.family = AF_INET;
+		memcpy(fw.tun4.addr, h->pol.addr4.addr, 4);
+	}
+	if (h->pol.has6) {
+		prefix_of(&fw.pool6, &h->pol.addr6);
+		fw.tun6.family = AF_INET6;
+		memcpy(fw.tun6.addr, h->pol.addr6.addr, 16);
+	}
+	script = malloc(FW_SCRIPT_MAX);
+	if (!script)
+		return -ENOMEM;
+	ret = fw_server_script(&fw, script, FW_SCRIPT_MAX, &ferr);
+	snprintf(e.u.ifname, sizeof(e.u.ifname), "%s", h->pol.ifname);
+	if (ret >= 0)
+		ret = journal_record(&h->serve, &e);
+	if (ret >= 0)
+		ret = fw_apply(script);
+	free(script);
+	if (ret >= 0 && h->pol.has4)
+		ret = journal_sysctl(&h->serve, "net/ipv4/ip_forward", "1");
+	if (ret >= 0 && h->pol.has6)
+		ret = journal_sysctl(&h->serve, "net/ipv6/conf/all/forwarding", "1");
+	if (ret < 0)
+		undo(h, true);
+	return ret < 0 ? ret : 0;
+}
+
+/* Everything through the exit peer: fwmark policy routing for both
+ * families (the engine's sockets carry the mark) and DNS to the exit's
+ * resolvers, as `weft client` does. */
+static int exit_use(struct helper_state *h, const struct helper_msg *m)
+{
+	struct hostdns_server dns[HELPER_MAX_DNS];
+	unsigned i, n = m->u.exit_use.n_dns;
+	int ret;
+
+	undo(h, false);
+	if ((ret = journal_open(&h->use, h->use_dir, h->pol.ifname)) < 0)
+		return ret;
+	h->using = true;
+	ret = policy_apply(&h->nl, &h->use, &h->route);
+	for (i = 0; ret >= 0 && i < n; i++) {
+		dns[i].family = m->u.exit_use.dns[i].family == 4 ? AF_INET : AF_INET6;
+		memcpy(dns[i].addr, m->u.exit_use.dns[i].addr, 16);
+	}
+	if (ret >= 0 && n)
+		ret = hostdns_apply(&h->use, h->pol.ifname, dns, n, HOSTDNS_AUTO, NULL,
+				    NULL);
+	if (ret < 0)
+		undo(h, false);
+	return ret < 0 ? ret : 0;
+}
+
 static void answer(struct helper_state *h, const struct helper_msg *req, int err,
 		   const char *reason)
 {
@@ -222,12 +351,26 @@ static bool serve(struct helper_state *h, const struct helper_msg *m, size_t len
 	case HELPER_MTU_SET:
 		err = nl_link_set_mtu(&h->nl, h->pol.ifindex, (int)m->u.mtu);
 		break;
+	case HELPER_EXIT_USE:
+		err = exit_use(h, m);
+		break;
+	case HELPER_EXIT_STOP:
+		undo(h, false);
+		break;
+	case HELPER_EXIT_SERVE:
+		err = exit_serve(h);
+		break;
+	case HELPER_EXIT_SERVE_STOP:
+		undo(h, true);
+		break;
 	default:
 		err = -EOPNOTSUPP;
 		break;
 	}
-	answer(h, m, err, err == -EOPNOTSUPP ? "exit routing is not available yet" :
-	       err ? strerror(-err) : "");
+	if (err)
+		log_err("helper: request %u failed: %s", m->type,
+			err == -EOPNOTSUPP ? "not supported" : strerror(-err));
+	answer(h, m, err, err ? strerror(-err) : "");
 	return true;
 }
 
@@ -292,7 +435,9 @@ static void __attribute__((noreturn)) helper_loop(struct helper_state *h)
 		int status = wait_engine(h->engine, HELPER_STOP_GRACE_MS);
 
 		/* The interface went with the engine's descriptor, and with it
-		 * its addresses and routes. */
+		 * its addresses and routes; the rest is in the journals. */
+		undo(h, false);
+		undo(h, true);
 		nl_close(&h->nl);
 		if (h->pidfile)
 			pidfile_remove(h->pidfile);
@@ -333,6 +478,27 @@ int helper_spawn(const struct helper_conf *c, int *sock, int *tun_fd,
 	}
 	snprintf(h.pol.ifname, sizeof(h.pol.ifname), "%s", c->ifname);
 	h.pol.exit_allowed = c->exit_allowed;
+	/* What a crashed run left is put back first; then the fwmark the
+	 * engine's sockets will carry, chosen like wg-quick does. */
+	if (snprintf(h.serve_dir, sizeof(h.serve_dir), "%s/serve", c->state_dir) >=
+	    (int)sizeof(h.serve_dir) ||
+	    snprintf(h.use_dir, sizeof(h.use_dir), "%s/use", c->state_dir) >=
+	    (int)sizeof(h.use_dir)) {
+		nl_close(&h.nl);
+		tun_close(&t);
+		snprintf(err, HELPER_REASON_MAX, "state directory path too long");
+		return -ENAMETOOLONG;
+	}
+	(void)mkdir(h.serve_dir, 0700);
+	(void)mkdir(h.use_dir, 0700);
+	if (journal_undo(h.serve_dir, c->ifname) < 0 ||
+	    journal_undo(h.use_dir, c->ifname) < 0)
+		log_warn("helper: what an earlier run of %s left could not all be put back",
+			 c->ifname);
+	h.route.ifindex = h.pol.ifindex;
+	h.route.v4 = h.route.v6 = true;
+	if (policy_choose(&h.nl, &h.route) < 0)
+		h.route.fwmark = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
 		nl_close(&h.nl);
@@ -383,6 +549,7 @@ int helper_spawn(const struct helper_conf *c, int *sock, int *tun_fd,
 	hello->version = HELPER_VERSION;
 	hello->type = HELPER_HELLO;
 	hello->u.hello.ifindex = h.pol.ifindex;
+	hello->u.hello.fwmark = h.route.fwmark;
 	snprintf(hello->u.hello.ifname, sizeof(hello->u.hello.ifname), "%s", c->ifname);
 	if (helper_send_hello(h.sock, hello, t.fd)) {
 		log_err("helper: cannot hand the TUN to the engine");
