@@ -605,6 +605,11 @@ static void apply_peers(struct node *n)
 			np->lan = k < v->ann.n_endpoints;
 			np->ep = v->ann.endpoints[pick];
 			peer_set_endpoint(np->p, &np->ep);
+			/* Handshake at once: the peer may have sent its own
+			 * before it was known here, and would otherwise wait
+			 * REKEY_TIMEOUT to try again. */
+			np->p->dev->now = clock_now();
+			send_handshake_initiation(np->p, false);
 		}
 	}
 	for (j = 0; j < n->n_peers; j++)
