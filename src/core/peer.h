@@ -39,9 +39,10 @@ struct peer {
 	wg_time_t last_sent_handshake;
 	bool have_sent_handshake;
 	uint64_t last_handshake_sec, last_handshake_nsec; /* wall time */
-	/* Initiation sent to response received, of the last handshake this
-	 * peer answered (ns; 0 until then): the round-trip time that
-	 * `weft status` shows. */
+	/* The last handshake's round trip (ns; 0 until one completed): as
+	 * initiator, initiation sent to response received; as responder,
+	 * response sent to the first packet under the new keys. What
+	 * `weft status` shows as RTT. */
 	wg_time_t handshake_rtt_ns;
 
 	/* Packets waiting for a session; bounded by MAX_STAGED_PACKETS. */

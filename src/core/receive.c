@@ -114,6 +114,10 @@ static void receive_data(struct device *d, struct pkt *k)
 		return drop(d, k, &d->counters.rx_replay);
 
 	if (peer_received_with_keypair(p, kp)) {
+		/* The responder's round trip: response sent (the keypair's
+		 * birth) to the initiator's first packet under it. */
+		if (d->now >= kp->birthdate)
+			p->handshake_rtt_ns = d->now - kp->birthdate;
 		timers_handshake_complete(p);
 		send_staged_packets(p);
 	}

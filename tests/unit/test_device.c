@@ -361,6 +361,30 @@ static void test_handshake_and_data(void **state)
 	net_free(&n);
 }
 
+/* The handshake's round trip, as weft status shows it: the initiator
+ * times initiation to response, the responder response to the first
+ * packet under the new keys. */
+static void test_handshake_rtt(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	net_init(&n, &a, &b, false);
+	assert_int_equal(a.peer->handshake_rtt_ns, 0);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 100, 0xab);
+	n.now += 3 * NSEC_PER_MSEC;
+	deliver(&b);		/* the initiation; B answers now */
+	n.now += 4 * NSEC_PER_MSEC;
+	deliver(&a);		/* the response; A sends the staged packet */
+	assert_int_equal(a.peer->handshake_rtt_ns, 7 * NSEC_PER_MSEC);
+	n.now += 2 * NSEC_PER_MSEC;
+	deliver(&b);		/* data under the new keys */
+	assert_int_equal(b.peer->handshake_rtt_ns, 6 * NSEC_PER_MSEC);
+	assert_int_equal(b.ndelivered, 1);
+	net_free(&n);
+}
+
 static void test_staged_order_and_limit(void **state)
 {
 	struct net n;
@@ -933,6 +957,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_data),
+		cmocka_unit_test(test_handshake_rtt),
 		cmocka_unit_test(test_staged_order_and_limit),
 		cmocka_unit_test(test_rekey_after_time),
 		cmocka_unit_test(test_shortened_times_rekey),
