@@ -746,6 +746,47 @@ static void reconcile(struct node *n)
 
 /* ---- messages from the hub ---- */
 
+/* The last accepted roster, kept across restarts: the node starts from it
+ * (its admins stay pinned, an older one is still refused) even before the
+ * hub answers. */
+static void save_roster(struct node *n)
+{
+	const char *env = n->view.roster_env;
+	int fd = openat(n->state_fd, "roster.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
+	size_t len = strlen(env);
+	bool ok;
+
+	if (fd < 0) {
+		log_warn("cannot save the roster in %s: %s", n->cfg->state_dir, strerror(errno));
+		return;
+	}
+	ok = write(fd, env, len) == (ssize_t)len && fsync(fd) == 0;
+	close(fd);
+	if (!ok || renameat(n->state_fd, "roster.tmp", n->state_fd, "roster"))
+		log_warn("cannot save the roster in %s", n->cfg->state_dir);
+}
+
+static void load_roster(struct node *n)
+{
+	char reason[MESH_REASON_MAX], *buf;
+	int fd = openat(n->state_fd, "roster", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t got;
+
+	if (fd < 0)
+		return;
+	buf = malloc(2 * MESH_ROSTER_BODY_MAX + 1);
+	got = buf ? read(fd, buf, 2 * MESH_ROSTER_BODY_MAX) : -1;
+	close(fd);
+	if (got > 0 &&
+	    meshview_offer_roster(&n->view, buf, (size_t)got, 0, reason) == MV_ACCEPTED)
+		log_info("starting from the saved roster, version %" PRIu64,
+			 n->view.roster.version);
+	else if (got > 0)
+		log_warn("the saved roster is not usable (%s); waiting for the hub", reason);
+	free(buf);
+}
+
 static void offer(struct node *n, json_t *m)
 {
 	json_t *jid = json_object_get(m, "id"), *jt = json_object_get(m, "type");
@@ -765,9 +806,11 @@ static void offer(struct node *n, json_t *m)
 		uint64_t before = n->view.has_roster ? n->view.roster.version : 0;
 
 		r = meshview_offer_roster(&n->view, env, strlen(env), id, reason);
-		if (r == MV_ACCEPTED)
+		if (r == MV_ACCEPTED) {
 			log_info("roster version %" PRIu64 " accepted (was %" PRIu64 "): %u devices",
 				 n->view.roster.version, before, n->view.roster.n_devices);
+			save_roster(n);
+		}
 		else if (r < 0)
 			log_warn("rejected roster (message %" PRIu64 "): %s", id, reason);
 	} else {
@@ -1049,6 +1092,7 @@ int node_run(struct node_config *cfg)
 	log_info("engine runs as %s with no capabilities%s", cfg->user.name,
 		 privsep_confined() ? ", no_new_privs, seccomp" : "");
 	refresh_locals(n);
+	load_roster(n);
 	if (hub_start(&n->hub, cfg)) {
 		log_err("cannot start the hub connection");
 		goto out;

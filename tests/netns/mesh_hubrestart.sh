@@ -42,4 +42,13 @@ check "d3, added after the restart, comes up" node_wait_up 3 40
 check "d1 reaches d3" wait_for 15 can_ping 1 3
 check "d2 reaches d3" wait_for 15 can_ping 2 3
 check "d1 holds roster version 2" test "$(node_status 1 | jq .roster_version)" = 2
+
+# A node restarted starts from the roster it saved (still pinned to the
+# admin key, still refusing older versions) before the hub answers.
+node_stop 1 || die "d1 did not stop"
+mv "$WORK/node1.log" "$WORK/node1-first.log"
+node_up 1
+check "d1 restarts from its saved roster" \
+    wait_for 15 grep -q "starting from the saved roster, version 2" "$WORK/node1.log"
+check "d1 is back in the mesh" wait_for 15 can_ping 1 3
 lib_finish
