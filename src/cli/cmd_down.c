@@ -76,6 +76,19 @@ static bool wait_gone(pid_t pid)
 static int undo(const char *state_dir, const char *ifname)
 {
 	int ret = journal_undo(state_dir, ifname), left;
+	static const char *const mesh_dirs[] = { "use", "serve" };
+
+	/* A mesh node's helper keeps its journals in <state>/<IF>/{use,serve}. */
+	for (size_t i = 0; ret >= 0 && i < 2; i++) {
+		char dir[PATH_MAX];
+		int r;
+
+		if (snprintf(dir, sizeof(dir), "%s/%s/%s", state_dir, ifname, mesh_dirs[i]) >=
+		    (int)sizeof(dir))
+			continue;
+		r = journal_undo(dir, ifname);
+		ret = r < 0 ? r : ret + r;
+	}
 
 	if (ret < 0) {
 		fprintf(stderr, "%s: %s: could not put everything back (see above); run `weft cleanup %s` again once fixed\n",

@@ -33,7 +33,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s up (--invite LINE | --hub URL --network NAME --admin-key KEY)\n"
 		"             [--interface IF] [--port N] [--identity PATH] [--user USER]\n"
-		"             [--exit-node NAME] [--mtu N] [--state-dir DIR]\n"
+		"             [--exit-node NAME [--killswitch [--allow-lan]]] [--mtu N]\n"
+		"             [--state-dir DIR]\n"
 		"Joins the mesh and runs until INT/TERM or `%s down IF`.\n",
 		prog_name, prog_name);
 }
@@ -66,6 +67,8 @@ int up_main(int argc, char *argv[])
 		{ "user", required_argument, NULL, 'u' },
 		{ "exit-node", required_argument, NULL, 'x' },
 		{ "mtu", required_argument, NULL, 'm' },
+		{ "killswitch", no_argument, NULL, 'K' },
+		{ "allow-lan", no_argument, NULL, 'L' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -126,6 +129,8 @@ int up_main(int argc, char *argv[])
 				return 1;
 			break;
 		case 's': state_dir = optarg; break;
+		case 'K': cfg.killswitch = true; break;
+		case 'L': cfg.allow_lan = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -148,16 +153,26 @@ int up_main(int argc, char *argv[])
 		usage(stderr);
 		return bad("%s", "give --invite, or --hub, --network and --admin-key");
 	}
+	if ((cfg.killswitch || cfg.allow_lan) && !cfg.exit_node[0])
+		return bad("%s", "--killswitch and --allow-lan go with --exit-node");
+	if (cfg.allow_lan && !cfg.killswitch)
+		return bad("%s", "--allow-lan goes with --killswitch");
 	if (strncmp(cfg.hub, "http://", 7) && strncmp(cfg.hub, "https://", 8))
 		return bad("--hub %s: give an http:// or https:// URL", cfg.hub);
 	if (!vpnopts_need_root("weft up"))
 		return 1;
 	if (!vpnopts_dirs(state_base, sizeof(state_base), cfg.run_dir, sizeof(cfg.run_dir)))
 		return 1;
-	if (state_dir)
+	/* Like weft client's: --state-dir (or WEFT_STATE_DIR) is the base,
+	 * and this node's files live in BASE/IF. */
+	if (state_dir) {
+		if (mkdir(state_dir, 0700) && errno != EEXIST)
+			return bad("cannot create %s", state_dir);
 		snprintf(state_base, sizeof(state_base), "%s", state_dir);
-	else if (strlen(state_base) + strlen(cfg.ifname) + 2 < sizeof(state_base))
-		strcat(strcat(state_base, "/"), cfg.ifname);
+	}
+	if (strlen(state_base) + strlen(cfg.ifname) + 2 >= sizeof(state_base))
+		return bad("%s: path too long", state_base);
+	strcat(strcat(state_base, "/"), cfg.ifname);
 	if (mkdir(state_base, 0700) && errno != EEXIST)
 		return bad("cannot create %s", state_base);
 	if (snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/mesh", state_base) >=

@@ -100,12 +100,15 @@ struct node {
 	bool ann_inflight, ann_wanted;
 	uint64_t last_ann_ms;	/* wall */
 	uint64_t last_ann_time;	/* the time field we last used */
-	bool refused_logged;
+	bool refused_logged;	/* "not in the roster" said */
+	bool ann_err_logged;	/* an announcement failure said */
 
 	bool serving;		/* the helper forwards for the mesh (exit) */
 	int using;		/* index+1 of the exit peer in use, 0 none */
 	struct ip_prefix dns[4];	/* our resolvers, announced as an exit */
 	unsigned n_dns;
+	struct wg_endpoint ks_eps[HELPER_MAX_PREFIXES];	/* in the kill switch */
+	unsigned n_ks_eps;
 
 	struct node_peer *peers;	/* parallel to view.roster.devices */
 	unsigned n_peers;
@@ -652,6 +655,46 @@ static void read_resolvers(struct node *n)
 	fclose(f);
 }
 
+/* Every peer's current endpoint, for the kill switch. */
+static unsigned current_endpoints(const struct node *n, struct wg_endpoint *out,
+				  unsigned max)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < n->n_peers && k < max; i++)
+		if (n->peers[i].present && n->peers[i].p->endpoint.family)
+			out[k++] = n->peers[i].p->endpoint;
+	return k;
+}
+
+static bool endpoints_changed(struct node *n)
+{
+	struct wg_endpoint now[HELPER_MAX_PREFIXES];
+	unsigned k = current_endpoints(n, now, HELPER_MAX_PREFIXES), i;
+	bool changed = k != n->n_ks_eps;
+
+	for (i = 0; !changed && i < k; i++)
+		changed = !endpoint_equal(&now[i], &n->ks_eps[i]);
+	return changed;
+}
+
+static void fill_endpoints(struct node *n, struct helper_msg *m)
+{
+	unsigned i;
+
+	n->n_ks_eps = current_endpoints(n, n->ks_eps, HELPER_MAX_PREFIXES);
+	for (i = 0; i < n->n_ks_eps; i++) {
+		const struct wg_endpoint *e = &n->ks_eps[i];
+		struct helper_addr *a = &m->u.exit_use.endpoints[i];
+
+		a->family = e->family == IP_V4 ? 4 : 6;
+		a->cidr = e->family == IP_V4 ? 32 : 128;
+		memcpy(a->addr, e->addr, 16);
+		m->u.exit_use.ports[i] = e->port;
+	}
+	m->u.exit_use.n_endpoints = (uint8_t)n->n_ks_eps;
+}
+
 static int helper_simple(struct node *n, uint32_t type)
 {
 	char reason[HELPER_REASON_MAX];
@@ -685,7 +728,9 @@ static void apply_exit(struct node *n, const struct roster_device *self)
 	for (i = 0; i < n->n_peers && i < r->n_devices; i++)
 		if (n->peers[i].present && n->peers[i].exit)
 			want = (int)i + 1;
-	if (want == n->using)
+	/* With the kill switch, the peers' endpoints are the only ways out
+	 * besides the tunnel: a change of them reloads it. */
+	if (want == n->using && !(want && n->cfg->killswitch && endpoints_changed(n)))
 		return;
 	if (!want) {
 		if (!helper_simple(n, HELPER_EXIT_STOP)) {
@@ -707,6 +752,9 @@ static void apply_exit(struct node *n, const struct roster_device *self)
 			memcpy(m.u.exit_use.dns[i].addr, v->ann.dns[i].addr, 16);
 		}
 		m.u.exit_use.n_dns = (uint8_t)i;
+		m.u.exit_use.killswitch = n->cfg->killswitch;
+		m.u.exit_use.allow_lan = n->cfg->allow_lan;
+		fill_endpoints(n, &m);
 		if (helper_call(n->cfg->helper_sock, &m, HELPER_TIMEOUT_MS, reason)) {
 			log_err("cannot route through the exit node: %s", reason);
 			return;
@@ -874,17 +922,17 @@ static void hub_drain(struct node *n)
 			    !(meshview_self_entry(&n->view) &&
 			      meshview_self_entry(&n->view)->has_ip))
 				n->claim = ann_id;
-			n->refused_logged = false;
+			n->ann_err_logged = false;
 			if (!n->printed_up) {
 				printf("up\n");
 				fflush(stdout);
 				n->printed_up = true;
 			}
 		} else {
-			if (!n->refused_logged)
-				log_err("announcement refused: %s", err);
-			n->refused_logged = true;
-			n->ann_wanted = true;	/* again at the next tick */
+			if (!n->ann_err_logged)
+				log_err("announcement refused: %s; trying again every 10 s", err);
+			n->ann_err_logged = true;
+			n->ann_wanted = true;	/* again in 10 s (on_tick) */
 			n->last_ann_ms = wall_ms();
 		}
 	}
@@ -1031,8 +1079,10 @@ static void on_tick(void *ctx, wg_time_t now)
 		if (refresh_locals(n))
 			n->ann_wanted = true;
 	}
+	if (n->using && n->cfg->killswitch && endpoints_changed(n))
+		reconcile(n);
 	if (n->has_ip && !n->ann_inflight &&
-	    ((n->ann_wanted && wall_ms() >= n->last_ann_ms + (n->refused_logged ? 10000 : 0)) ||
+	    ((n->ann_wanted && wall_ms() >= n->last_ann_ms + (n->ann_err_logged ? 10000 : 0)) ||
 	     wall_ms() >= n->last_ann_ms + MESH_ANNOUNCE_REFRESH_S * 1000ULL))
 		announce(n);
 }

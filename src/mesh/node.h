@@ -49,6 +49,8 @@ struct node_config {
 	int helper_sock;
 	int tun_fd;
 	uint32_t fwmark;	/* for the engine's sockets (exit routing) */
+	bool killswitch;	/* with an exit node: nothing else leaves */
+	bool allow_lan;
 };
 
 /* Runs the engine; returns the process exit status. Wipes cfg->id_sk. */

@@ -18,6 +18,7 @@
 #include "os/linux/log.h"
 #include "os/linux/netlink.h"
 #include "os/linux/tun.h"
+#include "core/addrpool.h"
 #include "os/linux/firewall.h"
 #include "os/linux/fw_rules.h"
 #include "os/linux/sysctl.h"
@@ -120,6 +121,8 @@ struct helper_state {
 	struct journal serve, use;	/* open while in force */
 	bool serving, using;
 	struct policy route;		/* fwmark policy routing of EXIT_USE */
+	bool killswitch;		/* loaded by the EXIT_USE in force */
+	struct helper_msg use_req;	/* that EXIT_USE */
 	struct nl nl;
 	struct helper_policy pol;
 	pid_t engine;
@@ -284,17 +287,83 @@ static int exit_serve(struct helper_state *h)
 /* Everything through the exit peer: fwmark policy routing for both
  * families (the engine's sockets carry the mark) and DNS to the exit's
  * resolvers, as `weft client` does. */
+/* The kill switch of weft client for a mesh node: nothing leaves but the
+ * tunnel, the marked UDP of the engine to its peers' endpoints, loopback,
+ * and with allow_lan the local subnets. Loaded (record) or reloaded in
+ * one nftables transaction, so there is no moment without it. */
+static int load_killswitch(struct helper_state *h, const struct helper_msg *m,
+			   bool record)
+{
+	struct fw_killswitch ks = { 0 };
+	struct journal_entry e = { .kind = JOURNAL_NFT };
+	struct ip_prefix lan[FW_MAX_LAN];
+	struct fw_error ferr;
+	unsigned i;
+	char *script;
+	int ret, n;
+
+	snprintf(ks.ifname, sizeof(ks.ifname), "%s", h->pol.ifname);
+	for (i = 0; i < m->u.exit_use.n_endpoints && i < FW_MAX_ENDPOINTS; i++) {
+		const struct helper_addr *a = &m->u.exit_use.endpoints[i];
+
+		ks.endpoints[i].family = a->family == 4 ? AF_INET : AF_INET6;
+		memcpy(ks.endpoints[i].addr, a->addr, 16);
+		ks.endpoints[i].port = m->u.exit_use.ports[i];
+	}
+	ks.n_endpoints = i;
+	if (m->u.exit_use.n_endpoints > FW_MAX_ENDPOINTS)
+		log_warn("helper: the kill switch lets through only the first %d peers' endpoints",
+			 FW_MAX_ENDPOINTS);
+	ks.fwmark = h->route.fwmark;
+	if (m->u.exit_use.allow_lan) {
+		ks.allow_lan = true;
+		n = policy_local_prefixes(&h->nl, h->pol.ifindex, lan, FW_MAX_LAN);
+		for (int k = 0; k < n; k++) {
+			ks.lan[ks.n_lan].family = lan[k].family == 4 ? AF_INET : AF_INET6;
+			memcpy(ks.lan[ks.n_lan].addr, lan[k].addr, 16);
+			ks.lan[ks.n_lan++].len = lan[k].cidr;
+		}
+	}
+	script = malloc(FW_SCRIPT_MAX);
+	if (!script)
+		return -ENOMEM;
+	ret = fw_killswitch_script(&ks, script, FW_SCRIPT_MAX, &ferr);
+	if (ret < 0)
+		log_err("helper: cannot build the kill switch: %s", ferr.msg);
+	snprintf(e.u.ifname, sizeof(e.u.ifname), "%s", h->pol.ifname);
+	if (ret >= 0 && record)
+		ret = journal_record(&h->use, &e);
+	if (ret >= 0)
+		ret = fw_apply(script);
+	free(script);
+	return ret < 0 ? ret : 0;
+}
+
 static int exit_use(struct helper_state *h, const struct helper_msg *m)
 {
 	struct hostdns_server dns[HELPER_MAX_DNS];
 	unsigned i, n = m->u.exit_use.n_dns;
 	int ret;
 
+	/* The same exit, other endpoints: only the kill switch changes. */
+	if (h->using && m->u.exit_use.killswitch == h->killswitch &&
+	    m->u.exit_use.allow_lan == h->use_req.u.exit_use.allow_lan &&
+	    n == h->use_req.u.exit_use.n_dns &&
+	    !memcmp(m->u.exit_use.dns, h->use_req.u.exit_use.dns, sizeof(m->u.exit_use.dns))) {
+		ret = h->killswitch ? load_killswitch(h, m, false) : 0;
+		if (!ret)
+			h->use_req = *m;
+		return ret;
+	}
 	undo(h, false);
 	if ((ret = journal_open(&h->use, h->use_dir, h->pol.ifname)) < 0)
 		return ret;
 	h->using = true;
-	ret = policy_apply(&h->nl, &h->use, &h->route);
+	h->use_req = *m;
+	h->killswitch = m->u.exit_use.killswitch;
+	ret = h->killswitch ? load_killswitch(h, m, true) : 0;
+	if (ret >= 0)
+		ret = policy_apply(&h->nl, &h->use, &h->route);
 	for (i = 0; ret >= 0 && i < n; i++) {
 		dns[i].family = m->u.exit_use.dns[i].family == 4 ? AF_INET : AF_INET6;
 		memcpy(dns[i].addr, m->u.exit_use.dns[i].addr, 16);
@@ -356,6 +425,7 @@ static bool serve(struct helper_state *h, const struct helper_msg *m, size_t len
 		break;
 	case HELPER_EXIT_STOP:
 		undo(h, false);
+		h->killswitch = false;
 		break;
 	case HELPER_EXIT_SERVE:
 		err = exit_serve(h);
@@ -435,7 +505,15 @@ static void __attribute__((noreturn)) helper_loop(struct helper_state *h)
 		int status = wait_engine(h->engine, HELPER_STOP_GRACE_MS);
 
 		/* The interface went with the engine's descriptor, and with it
-		 * its addresses and routes; the rest is in the journals. */
+		 * its addresses and routes; the rest is in the journals. A kill
+		 * switch fails closed: if the engine died of a signal it stays,
+		 * with the routing into the dead tunnel, until weft down. */
+		if (h->using && h->killswitch && status >= 128 && !violated) {
+			journal_close(&h->use);
+			h->using = false;
+			log_err("helper: the engine died (status %d); the kill switch stays "
+				"until `weft down %s`", status, h->pol.ifname);
+		}
 		undo(h, false);
 		undo(h, true);
 		nl_close(&h->nl);

@@ -22,7 +22,7 @@ publish
 node_up 1
 node_wait_up 1 15 || die "d1 did not come up"
 for i in 2 3; do
-    mkdir -p "$WORK/d$i/mesh" && echo 100.80.0.77 >"$WORK/d$i/mesh/address"
+    mkdir -p "$WORK/d$i/$(mif "$i")/mesh" && echo 100.80.0.77 >"$WORK/d$i/$(mif "$i")/mesh/address"
 done
 kill -STOP "$HUB_PID"
 node_up 2
@@ -62,6 +62,6 @@ if wait_for 10 all_ok; then
     pass "all pairs ping after the conflict"
 else
     fail "all pairs ping after the conflict ($FAILED_PAIR does not)"
-    for i in 1 2 3; do node_status "$i"; on "d$i" ip -br addr show "m$i"; done
+    for i in 1 2 3; do node_status "$i"; on "d$i" ip -br addr show "$(mif "$i")"; done
 fi
 lib_finish

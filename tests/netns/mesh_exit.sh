@@ -37,7 +37,7 @@ publish
 
 host_state() {
     on d2 ip -4 rule show; on d2 ip -6 rule show
-    on d2 ip -4 route show table all | grep -v ' m2 '; on d2 ip -6 route show table all | grep -v ' m2 \|fe80::\|ff00::'
+    on d2 ip -4 route show table all | grep -v " $(mif 2) "; on d2 ip -6 route show table all | grep -v " $(mif 2) \|fe80::\|ff00::"
     cat "/etc/netns/${T_NSOF[d2]}/resolv.conf"
     on d2 sysctl -n net.ipv4.conf.all.src_valid_mark
 }
@@ -70,17 +70,44 @@ check "d2's DNS goes to d1's resolver" \
     grep -q "nameserver 198.51.100.53" "/etc/netns/${T_NSOF[d2]}/resolv.conf"
 check "d2 still reaches d1 by mesh address" can_ping 2 1
 
-on d2 "$WEFT" set m2 --exit-node off
+on d2 "$WEFT" set "$(mif 2)" --exit-node off
 check "exit off at run time: the internet host is out of reach" \
     wait_for 5 bash -c "! ip netns exec ${T_NSOF[d2]} ping -c1 -W1 -q 198.51.100.2 >/dev/null 2>&1"
 check "exit off: d2's host is as before" test "$(host_state)" = "$d2_before"
-on d2 "$WEFT" set m2 --exit-node d1
+on d2 "$WEFT" set "$(mif 2)" --exit-node d1
 check "exit back on at run time" wait_for 10 inet_ping 198.51.100.2
 check "an unknown exit node is refused" \
-    bash -c "! ip netns exec ${T_NSOF[d2]} $WEFT set m2 --exit-node nosuch 2>/dev/null"
+    bash -c "! ip netns exec ${T_NSOF[d2]} $WEFT set $(mif 2) --exit-node nosuch 2>/dev/null"
 
 node_stop 2
-node_stop 1
 check "d2's rules, routes, resolv.conf and sysctls are as before" test "$(host_state)" = "$d2_before"
+
+# The kill switch, with the LAN allowed (the hub is on it): the internet
+# only through the exit; when the engine dies the kill switch stays, and
+# nothing but the LAN is reachable, until weft down.
+mv "$WORK/node2.log" "$WORK/node2-first.log"
+node_up 2 --exit-node d1 --killswitch --allow-lan
+node_wait_up 2 15 || die "d2 did not come up with --killswitch"
+check "kill switch: d2 reaches the internet host through d1" wait_for 10 inet_ping 198.51.100.2
+check "kill switch: d2 reaches d1 by mesh address" wait_for 10 can_ping 2 1
+check "kill switch: the LAN stays open with --allow-lan" on d2 ping -c1 -W1 -q 10.124.0.1
+check "kill switch: the table is loaded" test -n "$(on d2 nft list tables)"
+engine=$(pgrep -P "${NODE_PID[2]}" | head -1)
+kill -KILL "$engine"
+wait_for 10 gone "${NODE_PID[2]}"
+check "the engine killed: the helper says the kill switch stays" \
+    grep -q "the kill switch stays" "$WORK/node2.log"
+check "the engine killed: the internet host is out of reach" \
+    bash -c "! ip netns exec ${T_NSOF[d2]} ping -c1 -W1 -q 198.51.100.2 >/dev/null 2>&1"
+# Without the kill switch the main table would route it out d2's LAN.
+on d2 ip route add 198.51.100.0/24 via 10.124.0.11 2>/dev/null
+check "the engine killed: not even with a route out of the LAN" \
+    bash -c "! ip netns exec ${T_NSOF[d2]} ping -c1 -W1 -q 198.51.100.2 >/dev/null 2>&1"
+on d2 ip route del 198.51.100.0/24 via 10.124.0.11 2>/dev/null
+on d2 env WEFT_STATE_DIR="$WORK/d2" "$WEFT" down "$(mif 2)" >/dev/null 2>&1
+check "weft down after the crash: d2 is as before" test "$(host_state)" = "$d2_before"
+check "weft down after the crash: no table left" test -z "$(on d2 nft list tables)"
+
+node_stop 1
 check "d1's firewall and forwarding are as before" test "$(exit_state)" = "$d1_before"
 lib_finish

@@ -5,10 +5,15 @@
 # range is 100.80.0.0/24; d1 and d2 are static (.10, .11), the others
 # dynamic. The admin directory, identities, hub database, node state and
 # logs live in $WORK. Every name is ours (lib.sh prefixes namespaces), and
-# each device gets its own interface name (mN), because UAPI and control
-# sockets are global across namespaces.
+# each device gets an interface name of its own, unique to this run too
+# (mif N), because UAPI and control sockets and pid files are global
+# across namespaces.
 
 HUB_URL=http://10.124.0.1:7480
+MESH_IFP=m$(($$ % 100000))x
+
+# mif I: the mesh interface of dI in this run.
+mif() { echo "$MESH_IFP$1"; }
 MESH_NET=acme
 
 # mesh_topology N: the segment, the hub host and N devices.
@@ -81,7 +86,7 @@ node_up() {
     shift
     spawn "d$i" "node$i" "$WEFT" up --hub "$HUB_URL" --network "$MESH_NET" \
         --admin-key "$ADMIN_KEY" --identity "$WORK/d$i.key" \
-        --state-dir "$WORK/d$i" --interface "m$i" --user nobody "$@"
+        --state-dir "$WORK/d$i" --interface "$(mif "$i")" --user nobody "$@"
     NODE_PID[$i]=$SPAWNED
 }
 
@@ -104,7 +109,7 @@ can_ping() {
 
 # node_status I: weft status --json of dI.
 node_status() {
-    on "d$1" "$WEFT" status "m$1" --json
+    on "d$1" "$WEFT" status "$(mif "$1")" --json
 }
 
 # node_stop I: SIGTERM and wait (bounded).

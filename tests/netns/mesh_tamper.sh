@@ -40,7 +40,7 @@ wait_for 10 mesh_ok || die "the mesh did not form"
 snapshot() {
     local i
     for i in 1 2 3; do
-        on "d$i" "$WEFT" show "m$i" dump | awk 'NR > 1 {print $1, $3, $4}' | sort
+        on "d$i" "$WEFT" show "$(mif "$i")" dump | awk 'NR > 1 {print $1, $3, $4}' | sort
         node_status "$i" | jq -c '{address, roster_version, peers: [.peers[] | {name, address}]}'
     done
 }

@@ -66,10 +66,10 @@ check "weft status lists 3 peers on d1" \
     test "$(jq '.peers | length' <<<"$js")" = 3
 check "every peer of d1 is on the LAN path" \
     test "$(jq -r '[.peers[].path] | unique | join(",")' <<<"$js")" = lan
-check "text status names the peers" bash -c "on_out=\$(ip netns exec ${T_NSOF[d1]} $WEFT status m1); grep -q owner2/d2 <<<\"\$on_out\""
+check "text status names the peers" bash -c "on_out=\$(ip netns exec ${T_NSOF[d1]} $WEFT status $(mif 1)); grep -q owner2/d2 <<<\"\$on_out\""
 
 # weft down on one node: its interface and pid file are gone.
-on d4 "$WEFT" down m4 >/dev/null 2>&1
+on d4 "$WEFT" down "$(mif 4)" >/dev/null 2>&1
 check "weft down stops d4" wait_for 10 gone "${NODE_PID[4]}"
-check "d4's interface is gone" bash -c "! ip -n ${T_NSOF[d4]} link show m4 >/dev/null 2>&1"
+check "d4's interface is gone" bash -c "! ip -n ${T_NSOF[d4]} link show $(mif 4) >/dev/null 2>&1"
 lib_finish
