@@ -90,6 +90,15 @@ node_up() {
     NODE_PID[$i]=$SPAWNED
 }
 
+# node_up_invite I LINE [args...]: weft up in dI from an invite line.
+node_up_invite() {
+    local i=$1 line=$2
+    shift 2
+    spawn "d$i" "node$i" "$WEFT" up --invite "$line" --identity "$WORK/d$i.key" \
+        --state-dir "$WORK/d$i" --interface "$(mif "$i")" --user nobody "$@"
+    NODE_PID[$i]=$SPAWNED
+}
+
 # node_wait_up I SECONDS
 node_wait_up() {
     wait_for "$2" grep -qx "up" "$WORK/node$1.log"

@@ -3,7 +3,9 @@
 # with static and two with dynamic addresses; every ordered pair pings by
 # mesh address within MESH_UP_BUDGET seconds of `weft up`. Also: the
 # engine runs unprivileged (no capabilities, no_new_privs, seccomp), and
-# `weft status` shows every peer with its path.
+# `weft status` shows every peer with its path. One device joins with the
+# one-line invite of `weft admin invite`, the others with --hub/--network/
+# --admin-key.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/netns/lib.sh"
@@ -21,8 +23,10 @@ device_add 3
 device_add 4
 publish
 
+invite=$($WEFT admin invite --hub "$HUB_URL") || die "weft admin invite failed"
 t0=$SECONDS
-for i in 1 2 3 4; do node_up "$i"; done
+for i in 1 2 3; do node_up "$i"; done
+node_up_invite 4 "$invite"     # the invite pins the admin key too
 for i in 1 2 3 4; do
     node_wait_up "$i" 15 || die "d$i did not come up: $(tail -3 "$WORK/node$i.log")"
 done
