@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,7 @@
 #include "daemon/daemon.h"
 #include "mesh/announce.h"
 #include "mesh/envelope.h"
-#include "mesh/hubhttp.h"
+#include "mesh/hubclient.h"
 #include "mesh/meshview.h"
 #include "os/linux/clock.h"
 #include "os/linux/helper_proto.h"
@@ -36,10 +35,8 @@
 #include "vpn/ctl.h"
 
 enum {
-	QUEUE_MAX = 8,		/* event answers waiting for the loop */
 	LOCAL_MAX = 16,		/* our own addresses considered */
 	HELPER_TIMEOUT_MS = 10000,
-	HUB_RETRY_CAP_MS = 30000,
 	CTL_CLIENTS = 4,
 };
 
@@ -47,23 +44,6 @@ struct local_addr {
 	uint8_t family;		/* 4 or 6 */
 	uint8_t cidr;
 	uint8_t addr[16];
-};
-
-struct hubconn {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	char *queue[QUEUE_MAX];
-	unsigned n;
-	char *ann;		/* envelope to POST, owned */
-	bool ann_done;
-	long ann_status;
-	uint64_t ann_id;
-	char ann_err[MESH_REASON_MAX];
-	volatile int stop;
-	int efd;
-	pthread_t poller, poster;
-	bool started;
-	const struct node_config *cfg;
 };
 
 struct node_peer {
@@ -80,7 +60,7 @@ struct node {
 	struct node_config *cfg;
 	struct daemon dm;
 	struct meshview view;
-	struct hubconn hub;
+	struct hubclient hub;
 	int ctl_fd;
 	int state_fd;		/* our state directory, opened before the drop */
 	bool synced;		/* the first events answer was processed */
@@ -121,162 +101,6 @@ static uint64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms, const volatile int *stop)
-{
-	while (ms && !*stop) {
-		unsigned step = ms < 100 ? ms : 100;
-		struct timespec ts = { 0, (long)step * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
-static void hub_wake(struct hubconn *h)
-{
-	uint64_t one = 1;
-
-	(void)!write(h->efd, &one, sizeof(one));
-}
-
-/* ---- hub threads ---- */
-
-static void *poller_main(void *arg)
-{
-	struct hubconn *h = arg;
-	const struct node_config *cfg = h->cfg;
-	struct backoff bo;
-	uint64_t since = 0;
-	bool complained = false;
-
-	backoff_init(&bo, 1000, HUB_RETRY_CAP_MS, randombytes_random());
-	while (!h->stop) {
-		char path[256];
-		struct hub_reply r;
-		json_t *o;
-		int err;
-
-		snprintf(path, sizeof(path), "/v1/networks/%s/events?since=%" PRIu64 "&wait=%d",
-			 cfg->network, since, NODE_POLL_WAIT_S);
-		err = hubhttp_request(cfg->hub, cfg->id_sk, "GET", path, NULL, 0,
-				      (NODE_POLL_WAIT_S + 10) * 1000L, &h->stop, &r);
-		if (h->stop) {
-			hub_reply_free(&r);
-			break;
-		}
-		if (err || r.status != 200) {
-			if (!complained)
-				log_warn("hub: %s; retrying (the mesh keeps running)", r.error);
-			complained = true;
-			hub_reply_free(&r);
-			sleep_ms((unsigned)backoff_next(&bo), &h->stop);
-			continue;
-		}
-		if (complained)
-			log_info("hub: connected again, resuming after message %" PRIu64, since);
-		complained = false;
-		backoff_reset(&bo);
-		o = json_loads(r.body, 0, NULL);
-		if (json_is_integer(json_object_get(o, "last")) &&
-		    json_integer_value(json_object_get(o, "last")) >= 0)
-			since = (uint64_t)json_integer_value(json_object_get(o, "last"));
-		json_decref(o);
-		pthread_mutex_lock(&h->mu);
-		while (h->n == QUEUE_MAX && !h->stop)
-			pthread_cond_wait(&h->cv, &h->mu);
-		if (!h->stop) {
-			h->queue[h->n++] = r.body;
-			r.body = NULL;
-		}
-		pthread_mutex_unlock(&h->mu);
-		hub_reply_free(&r);
-		hub_wake(h);
-	}
-	return NULL;
-}
-
-static void *poster_main(void *arg)
-{
-	struct hubconn *h = arg;
-	const struct node_config *cfg = h->cfg;
-	char path[160];
-
-	snprintf(path, sizeof(path), "/v1/networks/%s/announce", cfg->network);
-	for (;;) {
-		struct hub_reply r;
-		char *env;
-		int err;
-
-		pthread_mutex_lock(&h->mu);
-		while (!h->ann && !h->stop)
-			pthread_cond_wait(&h->cv, &h->mu);
-		env = h->ann;
-		h->ann = NULL;
-		pthread_mutex_unlock(&h->mu);
-		if (h->stop) {
-			free(env);
-			return NULL;
-		}
-		err = hubhttp_request(cfg->hub, cfg->id_sk, "POST", path, env, strlen(env),
-				      15000, &h->stop, &r);
-		free(env);
-		pthread_mutex_lock(&h->mu);
-		h->ann_done = true;
-		h->ann_status = err ? 0 : r.status;
-		h->ann_id = 0;
-		snprintf(h->ann_err, sizeof(h->ann_err), "%s", r.error);
-		if (!err && r.status == 200) {
-			json_t *o = json_loads(r.body, 0, NULL);
-
-			if (json_is_integer(json_object_get(o, "id")))
-				h->ann_id = (uint64_t)json_integer_value(json_object_get(o, "id"));
-			json_decref(o);
-		}
-		pthread_mutex_unlock(&h->mu);
-		hub_reply_free(&r);
-		hub_wake(h);
-	}
-}
-
-static int hub_start(struct hubconn *h, const struct node_config *cfg)
-{
-	memset(h, 0, sizeof(*h));
-	h->cfg = cfg;
-	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
-	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (h->efd < 0)
-		return -errno;
-	if (pthread_create(&h->poller, NULL, poller_main, h))
-		return -EAGAIN;
-	if (pthread_create(&h->poster, NULL, poster_main, h)) {
-		h->stop = 1;
-		pthread_join(h->poller, NULL);
-		return -EAGAIN;
-	}
-	h->started = true;
-	return 0;
-}
-
-static void hub_stop(struct hubconn *h)
-{
-	unsigned i;
-
-	if (!h->started)
-		return;
-	pthread_mutex_lock(&h->mu);
-	h->stop = 1;
-	pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-	pthread_join(h->poller, NULL);
-	pthread_join(h->poster, NULL);
-	for (i = 0; i < h->n; i++)
-		free(h->queue[i]);
-	free(h->ann);
-	close(h->efd);
-	h->started = false;
 }
 
 /* ---- helper requests ---- */
@@ -414,11 +238,7 @@ static void announce(struct node *n)
 	n->last_ann_ms = now;
 	n->ann_inflight = true;
 	n->ann_wanted = false;
-	pthread_mutex_lock(&n->hub.mu);
-	free(n->hub.ann);
-	n->hub.ann = env;
-	pthread_cond_broadcast(&n->hub.cv);
-	pthread_mutex_unlock(&n->hub.mu);
+	hubclient_announce(&n->hub, env);
 }
 
 static uint32_t rnd32(void *arg)
@@ -871,33 +691,15 @@ static void offer(struct node *n, json_t *m)
 
 static void hub_drain(struct node *n)
 {
-	struct hubconn *h = &n->hub;
-	char *items[QUEUE_MAX];
-	unsigned i, count;
-	bool ann_done;
-	long status;
-	uint64_t ann_id;
-	char err[MESH_REASON_MAX];
-	uint64_t v;
+	struct hubclient_results res;
+	unsigned i;
 
-	(void)!read(h->efd, &v, sizeof(v));
-	pthread_mutex_lock(&h->mu);
-	count = h->n;
-	memcpy(items, h->queue, sizeof(items));
-	h->n = 0;
-	ann_done = h->ann_done;
-	h->ann_done = false;
-	status = h->ann_status;
-	ann_id = h->ann_id;
-	snprintf(err, sizeof(err), "%s", h->ann_err);
-	pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-
-	for (i = 0; i < count; i++) {
-		json_t *o = json_loads(items[i], 0, NULL), *msgs, *m;
+	hubclient_take(&n->hub, &res);
+	for (i = 0; i < res.n; i++) {
+		json_t *o = json_loads(res.answers[i], 0, NULL), *msgs, *m;
 		size_t k;
 
-		free(items[i]);
+		free(res.answers[i]);
 		/* Rosters first: an answer lists messages in id order, and a
 		 * roster published after some announcements must not make
 		 * them look foreign. */
@@ -915,13 +717,13 @@ static void hub_drain(struct node *n)
 		json_decref(o);
 		n->synced = true;
 	}
-	if (ann_done) {
+	if (res.ann_done) {
 		n->ann_inflight = false;
-		if (status == 200) {
+		if (res.ann_status == 200) {
 			if (n->has_ip && !n->claim &&
 			    !(meshview_self_entry(&n->view) &&
 			      meshview_self_entry(&n->view)->has_ip))
-				n->claim = ann_id;
+				n->claim = res.ann_id;
 			n->ann_err_logged = false;
 			if (!n->printed_up) {
 				printf("up\n");
@@ -930,13 +732,14 @@ static void hub_drain(struct node *n)
 			}
 		} else {
 			if (!n->ann_err_logged)
-				log_err("announcement refused: %s; trying again every 10 s", err);
+				log_err("announcement refused: %s; trying again every 10 s",
+					res.ann_err);
 			n->ann_err_logged = true;
 			n->ann_wanted = true;	/* again in 10 s (on_tick) */
 			n->last_ann_ms = wall_ms();
 		}
 	}
-	if (count || ann_done)
+	if (res.n || res.ann_done)
 		reconcile(n);
 }
 
@@ -1059,7 +862,7 @@ static void on_fd(void *ctx, int fd, uint32_t events)
 	struct node *n = ctx;
 
 	(void)events;
-	if (fd == n->hub.efd) {
+	if (fd == hubclient_fd(&n->hub)) {
 		hub_drain(n);
 	} else if (fd == n->cfg->helper_sock) {
 		log_err("the privileged helper is gone; stopping");
@@ -1143,7 +946,7 @@ int node_run(struct node_config *cfg)
 		 privsep_confined() ? ", no_new_privs, seccomp" : "");
 	refresh_locals(n);
 	load_roster(n);
-	if (hub_start(&n->hub, cfg)) {
+	if (hubclient_start(&n->hub, cfg->hub, cfg->network, cfg->id_sk)) {
 		log_err("cannot start the hub connection");
 		goto out;
 	}
@@ -1152,14 +955,14 @@ int node_run(struct node_config *cfg)
 	hooks.fd_event = on_fd;
 	hooks.tick = on_tick;
 	daemon_set_hooks(&n->dm, &hooks);
-	if (daemon_watch(&n->dm, n->hub.efd) || daemon_watch(&n->dm, n->ctl_fd) ||
+	if (daemon_watch(&n->dm, hubclient_fd(&n->hub)) || daemon_watch(&n->dm, n->ctl_fd) ||
 	    daemon_watch(&n->dm, cfg->helper_sock)) {
 		log_err("cannot watch the engine's descriptors");
 		goto out;
 	}
 	status = daemon_run(&n->dm);
 out:
-	hub_stop(&n->hub);
+	hubclient_stop(&n->hub);
 	if (n->ctl_fd >= 0) {
 		close(n->ctl_fd);
 		(void)unlink(path);
