@@ -60,11 +60,14 @@ static void usage(FILE *f)
 		"       %s admin add-device [--network NAME] --owner O --device D --key KEY\n"
 		"                           [--ip A.B.C.D] [--exit-server] [--relay] [--tag T]...\n"
 		"       %s admin remove-device [--network NAME] --owner O --device D\n"
+		"       %s admin relays [--network NAME] ADDR:PORT... | none\n"
+		"       %s admin stun [--network NAME] ADDR:PORT... | none\n"
 		"       %s admin list [--network NAME]\n"
 		"       %s admin publish [--network NAME] --hub URL\n"
 		"       %s admin invite [--network NAME] --hub URL\n"
 		"The admin directory is $WEFT_ADMIN_DIR, else ~/.config/weft/admin (--dir).\n",
-		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name);
+		prog_name, prog_name, prog_name, prog_name, prog_name, prog_name,
+		prog_name, prog_name);
 }
 
 static int base_dir(const struct admin_opts *o, char out[ADMIN_PATH_MAX])
@@ -328,6 +331,43 @@ static int cmd_remove(struct admin_opts *o)
 	return 0;
 }
 
+/* `relays` and `stun`: the roster's list, replaced as a whole, in order
+ * of preference ("none" empties it). */
+static int cmd_endpoints(struct admin_opts *o, bool relays, char **args,
+			 int nargs)
+{
+	char dir[ADMIN_PATH_MAX];
+	struct wg_endpoint eps[MESH_MAX_RELAYS];
+	struct roster r;
+	unsigned n = 0;
+	int i, err;
+
+	if (nargs < 1)
+		return die("%s needs ADDR:PORT... or none", relays ? "relays" : "stun");
+	if (nargs > MESH_MAX_RELAYS)
+		return die("at most %d %s", MESH_MAX_RELAYS, relays ? "relays" : "STUN servers");
+	for (i = 0; i < nargs && strcmp(args[0], "none"); i++) {
+		if (!endpoint_parse(&eps[n], args[i], strlen(args[i])) || !eps[n].port)
+			return die("%s: not a numeric ADDR:PORT (for example 192.0.2.1:3478)",
+				   args[i]);
+		n++;
+	}
+	if (net_dir(o, dir) || load_draft(dir, &r))
+		return 1;
+	memcpy(relays ? r.relays : r.stun, eps, n * sizeof(eps[0]));
+	if (relays)
+		r.n_relays = n;
+	else
+		r.n_stun = n;
+	err = save_draft(dir, &r);
+	roster_free(&r);
+	if (err)
+		return 1;
+	printf("%s of %s: %u listed (publish to apply)\n", relays ? "relays" : "STUN servers",
+	       o->network, n);
+	return 0;
+}
+
 static int cmd_list(struct admin_opts *o)
 {
 	char dir[ADMIN_PATH_MAX], range[24], ip[16], key[64];
@@ -339,6 +379,12 @@ static int cmd_list(struct admin_opts *o)
 	mesh_range4_format(&r.range, range);
 	printf("network %s  range %s  next version %" PRIu64 "  %u devices\n",
 	       r.network, range, r.version, r.n_devices);
+	for (i = 0; i < r.n_relays + r.n_stun; i++) {
+		char ep[ENDPOINT_STR_MAX];
+
+		endpoint_format(i < r.n_relays ? &r.relays[i] : &r.stun[i - r.n_relays], ep);
+		printf("  %s %s\n", i < r.n_relays ? "relay" : "stun ", ep);
+	}
 	for (i = 0; i < r.n_devices; i++) {
 		const struct roster_device *d = &r.devices[i];
 
@@ -473,6 +519,9 @@ int admin_main(int argc, char *argv[])
 		default: usage(stderr); return 1;
 		}
 	}
+	if (!strcmp(sub, "relays") || !strcmp(sub, "stun"))
+		return cmd_endpoints(&o, !strcmp(sub, "relays"), argv + optind,
+				     argc - optind);
 	if (optind != argc)
 		return die("unexpected argument \"%s\"", argv[optind]);
 	if (!strcmp(sub, "init"))

@@ -2,6 +2,7 @@
  * batches and the handshake queue. The packet paths are send.c and
  * receive.c. */
 #include "core/device.h"
+#include "core/relay.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -442,6 +443,19 @@ void device_flush(struct device *d)
 
 void device_queue_udp(struct device *d, struct pkt *k)
 {
+	if (k->ep.relay) {
+		long off = relay_wrap(k->buf, sizeof(k->buf), k->off, k->len,
+				      WEFT_SUB_RELAY_TO, k->ep.tag);
+
+		if (off < 0) {
+			d->counters.tx_bad_packet++;
+			pool_put(d->pool, k);
+			return;
+		}
+		k->off = (uint32_t)off;
+		k->len += RELAY_HEADER_LEN;
+		d->counters.tx_relayed++;
+	}
 	d->udp_out.p[d->udp_out.n++] = k;
 	if (batch_full(&d->udp_out))
 		flush_batch(d, &d->udp_out, d->ops.udp_send);

@@ -32,6 +32,10 @@ enum device_control {
 	/* A cookie reply whose receiver index is none of the device's: it may
 	 * answer an admission request (the host checks). */
 	DEVICE_CONTROL_COOKIE_REPLY,
+	/* Any other weft or STUN message, when the device is a mesh node
+	 * (device.mesh): relay registration answers, path probes, STUN
+	 * answers. Nothing is checked: the host parses them. */
+	DEVICE_CONTROL_PATH,
 };
 
 struct device_ops {
@@ -73,6 +77,8 @@ struct device_counters {
 	uint64_t tx_staged_dropped;	/* staged queue overflow */
 	uint64_t pool_exhausted;
 	uint64_t rx_control;		/* handed to ops.control_rx */
+	uint64_t rx_relayed;		/* unwrapped relay frames */
+	uint64_t tx_relayed;		/* frames sent through a relay */
 };
 
 enum device_limits {
@@ -96,6 +102,10 @@ struct device {
 	struct allowedips allowedips;
 	struct index_table index;
 	struct protocol_times times;
+
+	/* A mesh node: takes relayed frames and path messages (core/relay.h),
+	 * wraps packets to relay endpoints. Off for plain WireGuard. */
+	bool mesh;
 
 	uint16_t listen_port;
 	uint32_t fwmark;

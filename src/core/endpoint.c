@@ -18,6 +18,9 @@ bool endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
 		return false;
 	if (a->family == 0)
 		return true;
+	if (a->relay != b->relay ||
+	    (a->relay && memcmp(a->tag, b->tag, sizeof(a->tag)) != 0))
+		return false;
 	return a->port == b->port && a->scope_id == b->scope_id &&
 	       memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
 }

@@ -9,13 +9,20 @@
 
 #include "core/allowedips.h"
 
-enum { ENDPOINT_STR_MAX = 64 };	/* "[v6%scope]:port" plus NUL */
+enum {
+	ENDPOINT_STR_MAX = 64,	/* "[v6%scope]:port" plus NUL */
+	WG_ENDPOINT_TAG_LEN = 8,	/* core/relay.h */
+};
 
 struct wg_endpoint {
 	uint8_t family;		/* 0 (unset), IP_V4 or IP_V6 */
 	uint16_t port;		/* host order */
 	uint32_t scope_id;	/* IPv6 link-local scope */
 	uint8_t addr[16];	/* 4 or 16 bytes used, network order */
+	/* Through a relay (core/relay.h): addr/port are the relay's, tag
+	 * names the device behind it. */
+	bool relay;
+	uint8_t tag[WG_ENDPOINT_TAG_LEN];
 	/* Local address the last packet from this endpoint arrived on, so
 	 * replies leave from it (0 family: let the kernel choose). */
 	uint8_t src_family;

@@ -7,6 +7,7 @@
 
 #include "core/admission.h"
 #include "core/device.h"
+#include "core/relay.h"
 #include "core/peer.h"
 #include "crypto/aead.h"
 #include "crypto/ct.h"
@@ -25,9 +26,13 @@ static struct noise_handshake *lookup_static(void *ctx,
 	return p ? &p->hs : NULL;
 }
 
-/* Roaming: the most recent authenticated packet says where the peer is. */
+/* Roaming: the most recent authenticated packet says where the peer is;
+ * but a packet that took a relay does not move a peer off a direct path
+ * (the host decides when that path is lost: mesh/paths.h). */
 static void update_endpoint(struct peer *p, const struct pkt *k)
 {
+	if (k->ep.relay && p->endpoint.family && !p->endpoint.relay)
+		return;
 	if (!endpoint_equal(&p->endpoint, &k->ep) ||
 	    p->endpoint.src_family != k->ep.src_family ||
 	    memcmp(p->endpoint.src_addr, k->ep.src_addr, 16))
@@ -137,7 +142,7 @@ static void receive_data(struct device *d, struct pkt *k)
 		pool_put(d->pool, k);
 		return;
 	}
-	k->off = DATA_HEADER_LEN;
+	k->off += DATA_HEADER_LEN;
 	k->len = plen;
 	k->peer = NULL;
 	device_queue_tun(d, k);
@@ -179,47 +184,69 @@ static void receive_control(struct device *d, struct pkt *k)
 	drop(d, k, &d->counters.rx_bad_type);
 }
 
+/* A relay frame's WireGuard message, as if it came from the device the
+ * tag names, through the relay it came from. */
+static bool unwrap_relayed(struct device *d, struct pkt *k)
+{
+	if (k->len < RELAY_HEADER_LEN + sizeof(struct message_header) ||
+	    k->ep.relay)
+		return false;
+	k->ep.relay = true;
+	memcpy(k->ep.tag, pkt_data(k) + 4, WG_ENDPOINT_TAG_LEN);
+	k->off += RELAY_HEADER_LEN;
+	k->len -= RELAY_HEADER_LEN;
+	d->counters.rx_relayed++;
+	return true;
+}
+
+static void receive_message(struct device *d, struct pkt *k)
+{
+	const uint8_t *msg;
+
+again:
+	msg = pkt_data(k);
+	if (k->len < sizeof(struct message_header))
+		return drop(d, k, &d->counters.rx_bad_length);
+	/* The type is a le32: the three bytes after it must be 0. */
+	switch (le32_load(msg)) {
+	case MESSAGE_DATA:
+		if (k->len < MESSAGE_MINIMUM_LENGTH)
+			break;
+		return receive_data(d, k);
+	case MESSAGE_HANDSHAKE_INITIATION:
+		if (k->len != sizeof(struct message_handshake_initiation))
+			break;
+		return queue_handshake(d, k);
+	case MESSAGE_HANDSHAKE_RESPONSE:
+		if (k->len != sizeof(struct message_handshake_response))
+			break;
+		return queue_handshake(d, k);
+	case MESSAGE_HANDSHAKE_COOKIE:
+		if (k->len != sizeof(struct message_handshake_cookie))
+			break;
+		return queue_handshake(d, k);
+	default:
+		if (d->mesh && weft_subtype(msg, k->len) == WEFT_SUB_RELAY_FROM) {
+			if (!unwrap_relayed(d, k))
+				break;
+			goto again;
+		}
+		if (d->mesh && d->ops.control_rx &&
+		    admission_message_kind(msg, k->len) == ADMISSION_KIND_NONE) {
+			d->counters.rx_control++;
+			d->ops.control_rx(d->ops.ctx, k, DEVICE_CONTROL_PATH);
+			return pool_put(d->pool, k);
+		}
+		return receive_control(d, k);
+	}
+	drop(d, k, &d->counters.rx_bad_length);
+}
+
 void device_udp_input(struct device *d, struct batch *in, wg_time_t now)
 {
 	d->now = now;
-	for (unsigned i = 0; i < in->n; i++) {
-		struct pkt *k = in->p[i];
-		const uint8_t *msg = pkt_data(k);
-
-		if (k->len < sizeof(struct message_header)) {
-			drop(d, k, &d->counters.rx_bad_length);
-			continue;
-		}
-		/* The type is a le32: the three bytes after it must be 0. */
-		switch (le32_load(msg)) {
-		case MESSAGE_DATA:
-			if (k->len < MESSAGE_MINIMUM_LENGTH) {
-				drop(d, k, &d->counters.rx_bad_length);
-				continue;
-			}
-			receive_data(d, k);
-			continue;
-		case MESSAGE_HANDSHAKE_INITIATION:
-			if (k->len != sizeof(struct message_handshake_initiation))
-				break;
-			queue_handshake(d, k);
-			continue;
-		case MESSAGE_HANDSHAKE_RESPONSE:
-			if (k->len != sizeof(struct message_handshake_response))
-				break;
-			queue_handshake(d, k);
-			continue;
-		case MESSAGE_HANDSHAKE_COOKIE:
-			if (k->len != sizeof(struct message_handshake_cookie))
-				break;
-			queue_handshake(d, k);
-			continue;
-		default:
-			receive_control(d, k);
-			continue;
-		}
-		drop(d, k, &d->counters.rx_bad_length);
-	}
+	for (unsigned i = 0; i < in->n; i++)
+		receive_message(d, in->p[i]);
 	in->n = 0;
 	device_flush(d);
 }

@@ -1,5 +1,6 @@
 /* main.c - weft-hub: the team mesh's coordination hub (DESIGN.md §4).
- *   weft-hub [--listen ADDR:PORT] [--db sqlite:PATH] [-v]
+ *   weft-hub [--listen ADDR:PORT] [--db sqlite:PATH] [--relay ADDR:PORT|off]
+ *            [--relay-rate MBIT] [--relay-only] [-v]
  *   weft-hub create-network NAME --admin-key KEY [--db sqlite:PATH]
  * It stores and forwards signed rosters and announcements; it holds no
  * secret and cannot forge either. */
@@ -17,18 +18,24 @@
 #include <sodium.h>
 
 #include "hub/http.h"
+#include "hub/relay.h"
 #include "hub/store.h"
 #include "os/linux/log.h"
 
 #define DEFAULT_LISTEN "[::]:7480"
 #define DEFAULT_DB "sqlite:/var/lib/weft-hub/hub.db"
+#define DEFAULT_RELAY "0.0.0.0:3478"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weft-hub [--listen ADDR:PORT] [--db sqlite:PATH] [-v]\n"
+		"usage: weft-hub [--listen ADDR:PORT] [--db sqlite:PATH] [--relay ADDR:PORT|off]\n"
+		"                [--relay-rate MBIT] [--relay-only] [-v]\n"
 		"       weft-hub create-network NAME --admin-key KEY [--db sqlite:PATH]\n"
-		"defaults: --listen " DEFAULT_LISTEN " --db " DEFAULT_DB "\n");
+		"defaults: --listen " DEFAULT_LISTEN " --db " DEFAULT_DB
+		" --relay " DEFAULT_RELAY " --relay-rate %d (Mbit/s per device, 0: no limit)\n"
+		"--relay-only: relay and STUN only, no HTTP API (the roster comes from --db)\n",
+		RELAY_DEFAULT_MBIT);
 }
 
 /* "sqlite:PATH" -> PATH; its directory is made 0700 if missing. */
@@ -118,13 +125,20 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "db", required_argument, NULL, 'd' },
+		{ "relay", required_argument, NULL, 'r' },
+		{ "relay-rate", required_argument, NULL, 'R' },
+		{ "relay-only", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = DEFAULT_LISTEN, *db = DEFAULT_DB, *path;
-	char err[MESH_REASON_MAX];
-	struct hub_http *h;
+	const char *relay_at = DEFAULT_RELAY;
+	unsigned long rate = RELAY_DEFAULT_MBIT;
+	bool relay_only = false;
+	char err[MESH_REASON_MAX], *end;
+	struct hub_http *h = NULL;
+	struct relay *relay = NULL;
 	struct rlimit rl;
 	sigset_t set;
 	int c, sig = 0, verbosity = LOG_LEVEL_INFO;
@@ -139,6 +153,17 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'l': listen = optarg; break;
 		case 'd': db = optarg; break;
+		case 'r': relay_at = optarg; break;
+		case 'R':
+			errno = 0;
+			rate = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || rate > 1000000) {
+				fprintf(stderr, "weft-hub: --relay-rate %s: give Mbit/s per "
+					"device, 0 to 1000000 (0: no limit)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'O': relay_only = true; break;
 		case 'v': verbosity = LOG_LEVEL_DEBUG; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -163,15 +188,36 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (hub_http_start(&h, path, listen, err)) {
-		fprintf(stderr, "weft-hub: %s\n", err);
-		return 1;
+	if (relay_only && !strcmp(relay_at, "off")) {
+		fprintf(stderr, "weft-hub: --relay-only with --relay off leaves nothing to do\n");
+		return 2;
 	}
-	printf("listening on %s\n", listen);
+	if (strcmp(relay_at, "off")) {
+		struct relay_config rc = {
+			.db = path, .listen = relay_at,
+			.bytes_per_sec = (uint64_t)rate * 1000000 / 8,
+		};
+
+		if (relay_start(&relay, &rc, err)) {
+			fprintf(stderr, "weft-hub: %s\n", err);
+			return 1;
+		}
+		printf("relay and STUN on udp %s\n", relay_at);
+	}
+	if (!relay_only) {
+		if (hub_http_start(&h, path, listen, err)) {
+			fprintf(stderr, "weft-hub: %s\n", err);
+			relay_stop(relay);
+			return 1;
+		}
+		printf("listening on %s\n", listen);
+	}
 	fflush(stdout);
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		;
-	hub_http_stop(h);
+	if (h)
+		hub_http_stop(h);
+	relay_stop(relay);
 	printf("stopped (signal %d)\n", sig);
 	return 0;
 }

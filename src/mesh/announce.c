@@ -49,7 +49,7 @@ int announce_parse(struct announce *a, const char *json, size_t len,
 		   char reason[MESH_REASON_MAX])
 {
 	static const char *const names[] = { "network", "device", "wg",
-		"endpoints", "ip", "claim", "dns", "time", "expires", NULL };
+		"endpoints", "relays", "ip", "claim", "dns", "time", "expires", NULL };
 	json_error_t jerr;
 	json_t *root, *v, *item;
 	const char *k;
@@ -114,6 +114,10 @@ int announce_parse(struct announce *a, const char *json, size_t len,
 		}
 		a->n_endpoints = (unsigned)json_array_size(v);
 	}
+	v = json_object_get(root, "relays");
+	if (v && mesh_endpoints_parse(v, a->relays, MESH_MAX_RELAYS, &a->n_relays,
+				      "announcement relays", reason))
+		goto out;
 	v = json_object_get(root, "ip");
 	if (v) {
 		if (!json_is_string(v) || !mesh_ip4_parse(&a->ip, json_string_value(v))) {
@@ -184,6 +188,15 @@ int announce_serialize(const struct announce *a, char **json, size_t *len)
 		json_array_append_new(eps, json_string(buf));
 	}
 	json_object_set(root, "endpoints", eps);
+	if (a->n_relays) {
+		json_t *rl = mesh_endpoints_json(a->relays,
+						 a->n_relays > MESH_MAX_RELAYS ?
+						 MESH_MAX_RELAYS : a->n_relays);
+
+		if (!rl)
+			goto out;
+		json_object_set_new(root, "relays", rl);
+	}
 	if (a->has_ip) {
 		mesh_ip4_format(a->ip, buf);
 		json_object_set_new(root, "ip", json_string(buf));

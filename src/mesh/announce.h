@@ -14,6 +14,10 @@ struct announce {
 	uint8_t wg[MESH_KEY_LEN];	/* X25519 public key of this launch */
 	struct wg_endpoint endpoints[MESH_MAX_ENDPOINTS];
 	unsigned n_endpoints;
+	/* Relays (of the roster's list) this device is registered with,
+	 * best first: peers reach it through one of them. */
+	struct wg_endpoint relays[MESH_MAX_RELAYS];
+	unsigned n_relays;
 	bool has_ip;			/* claimed (dynamic devices only) */
 	struct mesh_ip4 ip;
 	uint64_t claim;			/* 0: this message is the first claim */

@@ -1,6 +1,11 @@
 /* mesh.c - names, address ranges and base64 for the team mesh modules. */
 #include "mesh/mesh.h"
 
+#include <errno.h>
+#include <jansson.h>
+
+#include "core/endpoint.h"
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -194,4 +199,40 @@ int mesh_reason(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
 		if ((unsigned char)reason[i] < 0x20 || (unsigned char)reason[i] >= 0x7f)
 			reason[i] = '?';
 	return err;
+}
+
+int mesh_endpoints_parse(const void *jv, struct wg_endpoint *out, unsigned max,
+			 unsigned *n, const char *what, char reason[MESH_REASON_MAX])
+{
+	const json_t *v = jv, *item;
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(v) || json_array_size(v) > max)
+		return mesh_reason(reason, -EINVAL,
+				   "%s must be an array of at most %u ip:port", what, max);
+	json_array_foreach(v, i, item) {
+		const char *s = json_is_string(item) ? json_string_value(item) : NULL;
+
+		if (!s || strlen(s) >= ENDPOINT_STR_MAX ||
+		    !endpoint_parse(&out[i], s, strlen(s)) || out[i].port == 0)
+			return mesh_reason(reason, -EINVAL, "%s[%zu] is not ip:port", what, i);
+	}
+	*n = (unsigned)json_array_size(v);
+	return 0;
+}
+
+void *mesh_endpoints_json(const struct wg_endpoint *eps, unsigned n)
+{
+	json_t *a = json_array();
+	char buf[ENDPOINT_STR_MAX];
+
+	for (unsigned i = 0; a && i < n; i++) {
+		endpoint_format(&eps[i], buf);
+		if (json_array_append_new(a, json_string(buf))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }

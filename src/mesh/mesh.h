@@ -15,6 +15,7 @@ enum mesh_limits {
 	MESH_MAX_ADMINS = 8,
 	MESH_MAX_DEVICES = 4096,
 	MESH_MAX_ENDPOINTS = 8,
+	MESH_MAX_RELAYS = 4,		/* relays and STUN servers of a roster */
 	MESH_MAX_TAGS = 8,
 	MESH_REASON_MAX = 192,		/* one line saying why, NUL included */
 	MESH_ROSTER_BODY_MAX = 1 << 20,	/* hub body limits */
@@ -66,5 +67,14 @@ int mesh_reason(char reason[MESH_REASON_MAX], int err, const char *fmt, ...)
 bool mesh_b64_decode(uint8_t *out, size_t n, const char *s);
 /* out must hold sodium_base64_ENCODED_LEN(n, ORIGINAL). */
 void mesh_b64_encode(char *out, size_t cap, const uint8_t *in, size_t n);
+
+/* A JSON array of at most max numeric "ip:port" strings (port not 0) into
+ * out; what names it in a reason. 0, or -EINVAL with a reason. */
+struct wg_endpoint;
+int mesh_endpoints_parse(const void /* json_t */ *v, struct wg_endpoint *out,
+			 unsigned max, unsigned *n, const char *what,
+			 char reason[MESH_REASON_MAX]);
+/* The same list as a new JSON array (json_t *), NULL on no memory. */
+void *mesh_endpoints_json(const struct wg_endpoint *eps, unsigned n);
 
 #endif

@@ -21,12 +21,15 @@
 
 #include "core/allowedips.h"
 #include "core/peer.h"
+#include "core/relay.h"
 #include "crypto/x25519.h"
 #include "daemon/daemon.h"
 #include "mesh/announce.h"
 #include "mesh/envelope.h"
 #include "mesh/hubclient.h"
 #include "mesh/meshview.h"
+#include "mesh/netmon.h"
+#include "mesh/reach.h"
 #include "os/linux/clock.h"
 #include "os/linux/helper_proto.h"
 #include "os/linux/log.h"
@@ -51,9 +54,8 @@ struct node_peer {
 	struct peer *p;
 	uint8_t wg[32];
 	uint8_t ip[4];
-	struct wg_endpoint ep;
-	bool lan;
 	bool exit;		/* carries 0/0 and ::/0 */
+	struct reach_peer rp;	/* its paths */
 };
 
 struct node {
@@ -93,6 +95,14 @@ struct node {
 	struct node_peer *peers;	/* parallel to view.roster.devices */
 	unsigned n_peers;
 	uint8_t wg_pub[32];
+
+	/* reachability: relays, STUN, probes (mesh/reach.h) */
+	struct reach reach;
+	uint64_t servers_of;	/* roster version reach has the servers of */
+	struct wg_endpoint ann_relays[MESH_MAX_RELAYS];	/* announced */
+	unsigned n_ann_relays;
+	int mon_fd;		/* netlink: address and route changes */
+	wg_time_t net_check_at;	/* 0: no change pending */
 };
 
 static uint64_t wall_ms(void)
@@ -169,6 +179,16 @@ static bool refresh_locals(struct node *n)
 		e->port = n->dm.udp.port;
 		memcpy(e->addr, n->locals[i].addr, n->locals[i].family == 4 ? 4 : 16);
 	}
+	/* Where STUN and the relays saw us: behind a NAT, its mapping. */
+	for (i = 0; i < n->reach.n_publics && n->n_cands < MESH_MAX_ENDPOINTS; i++) {
+		unsigned j;
+
+		for (j = 0; j < n->n_cands; j++)
+			if (endpoint_equal(&n->cands[j], &n->reach.publics[i]))
+				break;
+		if (j == n->n_cands)
+			n->cands[n->n_cands++] = n->reach.publics[i];
+	}
 	if (old_n != n->n_cands)
 		return true;
 	for (i = 0; i < old_n; i++)
@@ -179,6 +199,8 @@ static bool refresh_locals(struct node *n)
 
 static bool on_our_subnet(const struct node *n, const struct wg_endpoint *e)
 {
+	if (e->relay)
+		return false;
 	unsigned i, b;
 
 	for (i = 0; i < n->n_locals; i++) {
@@ -216,6 +238,9 @@ static void announce(struct node *n)
 	memcpy(a.wg, n->wg_pub, 32);
 	memcpy(a.endpoints, n->cands, sizeof(a.endpoints));
 	a.n_endpoints = n->n_cands;
+	n->n_ann_relays = reach_relays(&n->reach, n->ann_relays, MESH_MAX_RELAYS);
+	memcpy(a.relays, n->ann_relays, sizeof(a.relays));
+	a.n_relays = n->n_ann_relays;
 	if (!self->has_ip && n->has_ip) {
 		a.has_ip = true;
 		a.ip = n->ip;
@@ -356,6 +381,41 @@ static void drop_peer(struct node *n, struct node_peer *np)
 	memset(np, 0, sizeof(*np));
 }
 
+/* The relay to reach a peer through: the first of ours (roster order)
+ * that it is registered with too. */
+static bool common_relay(const struct node *n, const struct announce *a,
+			 struct wg_endpoint *out)
+{
+	struct wg_endpoint mine[MESH_MAX_RELAYS];
+	unsigned k = reach_relays(&n->reach, mine, MESH_MAX_RELAYS), i, j;
+
+	for (i = 0; i < k; i++)
+		for (j = 0; j < a->n_relays; j++)
+			if (endpoint_equal(&mine[i], &a->relays[j])) {
+				*out = mine[i];
+				out->relay = true;
+				relay_tag(out->tag, a->wg);
+				return true;
+			}
+	return false;
+}
+
+/* A peer's candidates and relay from its announcement, then its path. */
+static void update_paths(struct node *n, struct node_peer *np,
+			 const struct mv_device *v, wg_time_t now)
+{
+	bool lan[MESH_MAX_ENDPOINTS];
+	struct wg_endpoint relay;
+	unsigned k;
+
+	for (k = 0; k < v->ann.n_endpoints; k++)
+		lan[k] = on_our_subnet(n, &v->ann.endpoints[k]);
+	path_set_candidates(&np->rp.path, v->ann.endpoints, lan, v->ann.n_endpoints, now);
+	path_set_relay(&np->rp.path, common_relay(n, &v->ann, &relay) ? &relay : NULL);
+	n->dm.dev.now = now;
+	(void)reach_peer_tick(&n->reach, &np->rp, now);
+}
+
 /* Make the device's peers what the view says. */
 static void apply_peers(struct node *n)
 {
@@ -376,7 +436,6 @@ static void apply_peers(struct node *n)
 		static const uint8_t any[16];
 		uint8_t ip6[16];
 		int err = 0;
-		unsigned k;
 
 		if (d == self || !self || !v->announced || !v->has_ip)
 			continue;
@@ -397,6 +456,9 @@ static void apply_peers(struct node *n)
 			}
 			np->present = true;
 			memcpy(np->wg, v->ann.wg, 32);
+			if (!reach_peer_init(&n->reach, &np->rp, np->p, v->ann.wg))
+				log_warn("peer %s/%s: its key cannot seal probes; "
+					 "no path discovery for it", d->owner, d->name);
 			peer_set_persistent_keepalive(np->p, NODE_KEEPALIVE_SEC, clock_now());
 		}
 		if (memcmp(np->ip, v->ip.b, 4) || np->exit != is_exit_choice(n, d)) {
@@ -415,25 +477,7 @@ static void apply_peers(struct node *n)
 			     allowedips_insert(&n->dm.dev.allowedips, IP_V6, any, 0, np->p)))
 				log_err("out of memory");
 		}
-		/* Endpoint: a candidate on a subnet we share, else the first;
-		 * once the peer roamed to us, keep where it talks from. */
-		if (v->ann.n_endpoints && !np->p->endpoint.family) {
-			unsigned pick = 0;
-
-			for (k = 0; k < v->ann.n_endpoints; k++)
-				if (on_our_subnet(n, &v->ann.endpoints[k])) {
-					pick = k;
-					break;
-				}
-			np->lan = k < v->ann.n_endpoints;
-			np->ep = v->ann.endpoints[pick];
-			peer_set_endpoint(np->p, &np->ep);
-			/* Handshake at once: the peer may have sent its own
-			 * before it was known here, and would otherwise wait
-			 * REKEY_TIMEOUT to try again. */
-			np->p->dev->now = clock_now();
-			send_handshake_initiation(np->p, false);
-		}
+		update_paths(n, np, v, clock_now());
 	}
 	for (j = 0; j < n->n_peers; j++)
 		if (n->peers[j].present)
@@ -482,8 +526,12 @@ static unsigned current_endpoints(const struct node *n, struct wg_endpoint *out,
 	unsigned i, k = 0;
 
 	for (i = 0; i < n->n_peers && k < max; i++)
-		if (n->peers[i].present && n->peers[i].p->endpoint.family)
+		if (n->peers[i].present && n->peers[i].p->endpoint.family &&
+		    !n->peers[i].p->endpoint.relay)
 			out[k++] = n->peers[i].p->endpoint;
+	/* Relays and STUN servers: the ways to peers behind NATs. */
+	for (i = 0; i < n->reach.n_servers && k < max; i++)
+		out[k++] = n->reach.servers[i].ep;
 	return k;
 }
 
@@ -604,6 +652,10 @@ static void reconcile(struct node *n)
 		return;
 	}
 	n->refused_logged = false;
+	if (n->servers_of != n->view.roster.version) {
+		reach_set_servers(&n->reach, &n->view.roster, clock_now());
+		n->servers_of = n->view.roster.version;
+	}
 	choose_address(n);
 	apply_peers(n);
 	apply_exit(n, self);
@@ -777,7 +829,8 @@ static char *status_json(struct node *n)
 		json_object_set_new(p, "name", json_string(peer_name(d, buf)));
 		mesh_ip4_format(n->view.devs[i].ip, buf);
 		json_object_set_new(p, "address", json_string(buf));
-		json_object_set_new(p, "path", json_string(np->lan ? "lan" : "direct"));
+		json_object_set_new(p, "path",
+				    json_string(path_kind_name(reach_peer_kind(&np->rp))));
 		endpoint_format(&np->p->endpoint, ep);
 		json_object_set_new(p, "endpoint", json_string(ep));
 		json_object_set_new(p, "last_handshake",
@@ -870,6 +923,93 @@ static void on_fd(void *ctx, int fd, uint32_t events)
 	}
 	if (fd == n->ctl_fd)
 		ctl_serve(n);
+	if (fd == n->mon_fd && netmon_read(n->mon_fd, n->dm.tun.ifindex) &&
+	    !n->net_check_at) {
+		/* Let a burst of changes settle first. */
+		n->net_check_at = clock_now() + NSEC_PER_SEC / 2;
+		n->dm.hooks.deadline = n->net_check_at;
+	}
+}
+
+static struct reach_peer *find_peer(void *arg, const uint8_t wg[MESH_KEY_LEN])
+{
+	struct node *n = arg;
+
+	for (unsigned i = 0; i < n->n_peers; i++)
+		if (n->peers[i].present && !memcmp(n->peers[i].wg, wg, 32))
+			return &n->peers[i].rp;
+	return NULL;
+}
+
+static void on_control(void *ctx, const struct pkt *k, enum device_control kind)
+{
+	struct node *n = ctx;
+
+	if (kind == DEVICE_CONTROL_PATH)
+		reach_input(&n->reach, k, clock_now(), find_peer, n);
+}
+
+static bool lan_of(void *ctx, const struct wg_endpoint *ep)
+{
+	return on_our_subnet(ctx, ep);
+}
+
+/* Registrations, STUN, every peer's probes and path; the announcement when
+ * what we announce changed. Sets the next deadline. */
+static void reach_turn(struct node *n, wg_time_t now)
+{
+	struct wg_endpoint relays[MESH_MAX_RELAYS];
+	wg_time_t next = 0;
+	unsigned i, k;
+	bool relays_changed;
+
+	n->dm.dev.now = now;
+	if (n->net_check_at && now >= n->net_check_at) {
+		n->net_check_at = 0;
+		log_info("the network changed: looking for paths again");
+		refresh_locals(n);
+		reach_network_changed(&n->reach, now);
+		for (i = 0; i < n->n_peers; i++)
+			if (n->peers[i].present) {
+				/* Old answers say nothing about the new network. */
+				for (k = 0; k < n->peers[i].rp.path.n; k++)
+					n->peers[i].rp.path.cands[k].pong_at = 0;
+				path_burst(&n->peers[i].rp.path, now);
+			}
+		n->ann_wanted = true;
+	}
+	reach_tick(&n->reach, now);
+	if (n->reach.changed) {
+		n->reach.changed = false;
+		if (refresh_locals(n))
+			n->ann_wanted = true;
+	}
+	k = reach_relays(&n->reach, relays, MESH_MAX_RELAYS);
+	relays_changed = k != n->n_ann_relays ||
+			 memcmp(relays, n->ann_relays, k * sizeof(relays[0]));
+	if (relays_changed)
+		n->ann_wanted = true;
+	for (i = 0; i < n->n_peers && i < n->view.roster.n_devices; i++) {
+		struct node_peer *np = &n->peers[i];
+		wg_time_t t;
+
+		if (!np->present)
+			continue;
+		if (relays_changed) {
+			struct wg_endpoint relay;
+			const struct mv_device *v = &n->view.devs[i];
+
+			path_set_relay(&np->rp.path,
+				       common_relay(n, &v->ann, &relay) ? &relay : NULL);
+		}
+		t = reach_peer_tick(&n->reach, &np->rp, now);
+		if (t && (!next || t < next))
+			next = t;
+	}
+	if (n->net_check_at && (!next || n->net_check_at < next))
+		next = n->net_check_at;
+	n->dm.hooks.deadline = next;
+	device_flush(&n->dm.dev);
 }
 
 static void on_tick(void *ctx, wg_time_t now)
@@ -882,6 +1022,7 @@ static void on_tick(void *ctx, wg_time_t now)
 		if (refresh_locals(n))
 			n->ann_wanted = true;
 	}
+	reach_turn(n, now);
 	if (n->using && n->cfg->killswitch && endpoints_changed(n))
 		reconcile(n);
 	if (n->has_ip && !n->ann_inflight &&
@@ -901,7 +1042,7 @@ int node_run(struct node_config *cfg)
 	if (!n)
 		return 1;
 	n->cfg = cfg;
-	n->ctl_fd = n->state_fd = -1;
+	n->ctl_fd = n->state_fd = n->mon_fd = -1;
 	if (daemon_init_tun(&n->dm, cfg->ifname, cfg->port, cfg->tun_fd) < 0)
 		goto out;
 	cfg->tun_fd = -1;
@@ -912,7 +1053,16 @@ int node_run(struct node_config *cfg)
 		log_err("cannot set the WireGuard key");
 		goto out;
 	}
+	n->dm.dev.mesh = true;
+	reach_init(&n->reach, &n->dm.dev, cfg->network, cfg->id_pk, cfg->id_sk, wg_priv,
+		   n->wg_pub);
+	n->reach.is_lan = lan_of;
+	n->reach.lan_ctx = n;
 	sodium_memzero(wg_priv, sizeof(wg_priv));
+	n->mon_fd = netmon_open();
+	if (n->mon_fd < 0)
+		log_warn("cannot follow network changes (%s): paths are checked only "
+			 "every %d s", strerror(-n->mon_fd), 10);
 	n->ctl_fd = ctl_listen(cfg->run_dir, cfg->ifname, path);
 	if (n->ctl_fd < 0) {
 		log_err("cannot listen on the control socket of %s: %s", cfg->ifname,
@@ -954,9 +1104,11 @@ int node_run(struct node_config *cfg)
 	hooks.ctx = n;
 	hooks.fd_event = on_fd;
 	hooks.tick = on_tick;
+	hooks.control_rx = on_control;
 	daemon_set_hooks(&n->dm, &hooks);
 	if (daemon_watch(&n->dm, hubclient_fd(&n->hub)) || daemon_watch(&n->dm, n->ctl_fd) ||
-	    daemon_watch(&n->dm, cfg->helper_sock)) {
+	    daemon_watch(&n->dm, cfg->helper_sock) ||
+	    (n->mon_fd >= 0 && daemon_watch(&n->dm, n->mon_fd))) {
 		log_err("cannot watch the engine's descriptors");
 		goto out;
 	}
@@ -969,6 +1121,9 @@ out:
 	}
 	if (n->state_fd >= 0)
 		close(n->state_fd);
+	if (n->mon_fd >= 0)
+		close(n->mon_fd);
+	reach_wipe(&n->reach);
 	free(n->peers);
 	meshview_free(&n->view);
 	daemon_destroy(&n->dm);

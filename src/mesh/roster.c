@@ -138,7 +138,8 @@ int roster_parse(struct roster *r, const char *json, size_t len,
 		 char reason[MESH_REASON_MAX])
 {
 	static const char *const names[] = { "network", "version", "range",
-					     "range6", "admins", "devices", NULL };
+					     "range6", "admins", "relays", "stun",
+					     "devices", NULL };
 	json_error_t jerr;
 	json_t *root, *v, *admins, *devices, *item;
 	const char *bad;
@@ -199,6 +200,14 @@ int roster_parse(struct roster *r, const char *json, size_t len,
 		}
 	}
 	r->n_admins = (unsigned)json_array_size(admins);
+	v = json_object_get(root, "relays");
+	if (v && mesh_endpoints_parse(v, r->relays, MESH_MAX_RELAYS, &r->n_relays,
+				      "roster relays", reason))
+		goto out;
+	v = json_object_get(root, "stun");
+	if (v && mesh_endpoints_parse(v, r->stun, MESH_MAX_RELAYS, &r->n_stun,
+				      "roster stun", reason))
+		goto out;
 	devices = json_object_get(root, "devices");
 	if (!json_is_array(devices) || json_array_size(devices) > MESH_MAX_DEVICES) {
 		fail(reason, err, "roster devices must be an array of at most %d",
@@ -260,6 +269,11 @@ int roster_serialize(const struct roster *r, char **json, size_t *len)
 	for (i = 0; i < r->n_admins; i++)
 		json_array_append_new(admins, key_json(r->admins[i]));
 	json_object_set(root, "admins", admins);
+	if (r->n_relays)
+		json_object_set_new(root, "relays",
+				    mesh_endpoints_json(r->relays, r->n_relays));
+	if (r->n_stun)
+		json_object_set_new(root, "stun", mesh_endpoints_json(r->stun, r->n_stun));
 	for (i = 0; i < r->n_devices; i++) {
 		const struct roster_device *d = &r->devices[i];
 		json_t *o = json_object();

@@ -4,6 +4,7 @@
 #ifndef WEFT_MESH_ROSTER_H
 #define WEFT_MESH_ROSTER_H
 
+#include "core/endpoint.h"
 #include "mesh/mesh.h"
 
 struct roster_device {
@@ -23,6 +24,12 @@ struct roster {
 	struct mesh_range range;
 	uint8_t admins[MESH_MAX_ADMINS][MESH_KEY_LEN];
 	unsigned n_admins;
+	/* Relays (weft-hub, weft-hub --relay-only) in order of preference,
+	 * and further STUN servers; every relay answers STUN too. */
+	struct wg_endpoint relays[MESH_MAX_RELAYS];
+	unsigned n_relays;
+	struct wg_endpoint stun[MESH_MAX_RELAYS];
+	unsigned n_stun;
 	struct roster_device *devices;	/* malloc'd, n_devices */
 	unsigned n_devices;
 };

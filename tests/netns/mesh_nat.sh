@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# mesh_nat.sh - issue #5: devices behind NATs find each other. NAT routers
+# are nftables masquerade: "easy" (port-preserving; conntrack admits only
+# replies, from where we sent to) and "hard" (fully-random: a new port for
+# every destination). On the "internet" segment: the hub (relay and STUN
+# on :3478), a second relay (weft-hub --relay-only, same database), and E
+# with a public address.
+#
+#   A, B  behind one easy NAT (one LAN)      C  behind another easy NAT
+#   D, F  each behind its own hard NAT       E  public
+#
+# Every ordered pair pings; the paths are asserted: A-B lan, A-C direct,
+# A-E direct, D-E direct (D's probe opens its NAT towards E; E answers the
+# address the probe came from), C-D relay (D's NAT gives C a port no one
+# can learn, and C's NAT admits D only from where C sent to: no direct
+# path exists), D-F relay (both ports unknowable). Then: the relay in use
+# is killed during a relayed ping and traffic resumes over the other one;
+# A's underlay address changes mid-session and A recovers.
+set -u
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRCDIR/tests/netns/lib.sh"
+. "$SRCDIR/tests/netns/mesh_lib.sh"
+NAT_BUDGET=${NAT_BUDGET:-30}
+
+lib_init mesh_nat
+[[ -x ${WEFT_HUB:-} ]] || { echo "SKIP: WEFT_HUB not built"; exit 77; }
+command -v nft >/dev/null || { echo "SKIP: nft not installed"; exit 77; }
+
+# The internet: a router, each public host on a subnet of its own (so no
+# public address is "on our LAN" for anyone).
+HUB_URL=http://10.124.1.2:7480
+host_add inet hub relay2
+on inet sysctl -qw net.ipv4.ip_forward=1
+# wan HOST N: HOST at 10.124.N.2/24, the router at .1.
+wan() {
+    local h=$1 n=$2
+    ip link add "wan-$h" netns "${T_NSOF[inet]}" type veth peer name eth0 netns "${T_NSOF[$h]}"
+    on inet ip addr add "10.124.$n.1/24" dev "wan-$h"
+    on inet ip link set "wan-$h" up
+    on "$h" ip addr add "10.124.$n.2/24" dev eth0
+    on "$h" ip link set eth0 up
+    on "$h" ip route add default via "10.124.$n.1"
+}
+wan hub 1
+wan relay2 2
+chmod 755 "$WORK"
+export WEFT_ADMIN_DIR=$WORK/admin
+
+# nat NAME N LANPREFIX easy|hard: a NAT router at 10.124.N.2 with a LAN
+# bridge. Like a home router it drops what arrives unasked for itself: an
+# unsolicited packet that reached the router's own stack would leave a
+# conntrack entry that makes masquerade pick another port for the next
+# flow to that sender (so the mapping would depend on the destination,
+# which an easy NAT's does not).
+nat() {
+    local h=$1 n=$2 lan=$3 kind=$4 how=masquerade
+    host_add "$h"
+    wan "$h" "$n"
+    on "$h" ip link add lan type bridge
+    on "$h" ip addr add "$lan.1/24" dev lan
+    on "$h" ip link set lan up
+    on "$h" sysctl -qw net.ipv4.ip_forward=1
+    [[ $kind == hard ]] && how="masquerade fully-random"
+    on "$h" nft -f - <<NFT || die "nft failed in $h"
+table ip nat {
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "eth0" $how
+    }
+}
+table inet filter {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        iifname "eth0" ct state new drop
+    }
+}
+NFT
+}
+
+# behind NAT I ADDR: device dI on NAT's LAN.
+behind() {
+    local n=$1 i=$2 addr=$3 gw=${3%.*}.1
+    host_add "d$i"
+    ip link add "lan-d$i" netns "${T_NSOF[$n]}" type veth peer name eth0 netns "${T_NSOF[d$i]}"
+    on "$n" ip link set "lan-d$i" master lan up
+    on "d$i" ip addr add "$addr/24" dev eth0
+    on "d$i" ip link set eth0 up
+    on "d$i" ip route add default via "$gw"
+}
+
+nat natab 21 192.168.1 easy
+nat natc 22 192.168.2 easy
+nat natd 23 192.168.3 hard
+nat natf 24 192.168.4 hard
+behind natab 1 192.168.1.2      # A
+behind natab 2 192.168.1.3      # B
+behind natc 3 192.168.2.2       # C
+behind natd 4 192.168.3.2       # D
+host_add d5                     # E, public
+wan d5 5
+behind natf 6 192.168.4.2       # F
+NAME=([1]=A [2]=B [3]=C [4]=D [5]=E [6]=F)
+DEVS="1 2 3 4 5 6"
+
+ADMIN_KEY=$($WEFT admin init --network "$MESH_NET" --range 100.80.0.0/24 2>/dev/null) ||
+    die "weft admin init failed"
+"$WEFT_HUB" create-network "$MESH_NET" --admin-key "$ADMIN_KEY" \
+    --db "sqlite:$WORK/hub.db" >/dev/null || die "create-network failed"
+spawn hub hub "$WEFT_HUB" --listen 10.124.1.2:7480 --relay 10.124.1.2:3478 \
+    --db "sqlite:$WORK/hub.db"
+HUB_PID=$SPAWNED
+spawn relay2 relay2 "$WEFT_HUB" --relay-only --relay 10.124.2.2:3478 --db "sqlite:$WORK/hub.db"
+RELAY2_PID=$SPAWNED
+wait_for 10 grep -q "listening on" "$WORK/hub.log" || die "the hub did not start"
+wait_for 10 grep -q "relay and STUN" "$WORK/relay2.log" || die "the relay did not start"
+
+for i in $DEVS; do device_identity "$i"; device_add "$i"; done
+# The second relay first: D-F use it until it is unplugged below.
+$WEFT admin relays 10.124.2.2:3478 10.124.1.2:3478 >/dev/null || die "weft admin relays failed"
+publish
+
+t0=$SECONDS
+for i in $DEVS; do node_up "$i" --port $((51820 + i)); done
+for i in $DEVS; do
+    node_wait_up "$i" 15 || die "d$i did not come up: $(tail -3 "$WORK/node$i.log")"
+done
+
+all_pairs() {
+    local i j
+    for i in $DEVS; do
+        for j in $DEVS; do
+            ((i == j)) || can_ping "$i" "$j" || { BROKEN="${NAME[$i]}-${NAME[$j]}"; return 1; }
+        done
+    done
+}
+BROKEN=
+if wait_for "$NAT_BUDGET" all_pairs; then
+    pass "all 30 ordered pairs ping within ${NAT_BUDGET} s of weft up (took $((SECONDS - t0)) s)"
+else
+    fail "not every pair pings within ${NAT_BUDGET} s (first broken: $BROKEN)"
+fi
+
+# path_of I J: the path dI uses to dJ, from weft status --json.
+path_of() {
+    node_status "$1" | jq -r --arg n "owner$2/d$2" '.peers[] | select(.name == $n) | .path'
+}
+wait_path() {
+    local i=$1 j=$2 want=$3 why=$4 got t=$SECONDS
+    while :; do
+        got=$(path_of "$i" "$j")
+        [[ $got == "$want" ]] && { pass "${NAME[$i]}-${NAME[$j]}: $want ($why)"; return 0; }
+        ((SECONDS - t >= 20)) && break
+        sleep 0.5
+    done
+    fail "${NAME[$i]}-${NAME[$j]}: path ${got:-none}, want $want ($why)"
+}
+wait_path 1 2 lan "same LAN"
+wait_path 2 1 lan "same LAN"
+wait_path 1 3 direct "two easy NATs: both probes open them"
+wait_path 3 1 direct "two easy NATs"
+wait_path 1 5 direct "easy NAT and a public address"
+wait_path 5 1 direct "public address and an easy NAT"
+wait_path 4 5 direct "hard NAT and a public address: E answers where D's probe came from"
+wait_path 5 4 direct "E learned D's mapping from D's probe"
+wait_path 3 4 relay "C's NAT admits only replies; D's NAT port for C is random"
+wait_path 4 3 relay "the same pair from D's side"
+wait_path 4 6 relay "two hard NATs"
+wait_path 6 4 relay "two hard NATs"
+for i in $DEVS; do
+    note "${NAME[$i]}: $(node_status "$i" | jq -c '[.peers[] | .name + "=" + .path]')"
+done
+
+# --- Pull the plug on the relay D-F use: traffic moves to the hub's.
+check "D-F go through relay2 (first in the roster)" \
+    bash -c "node_status 4 | jq -e --arg n owner6/d6 '.peers[] | select(.name == \$n) | .endpoint == \"10.124.2.2:3478\"' >/dev/null"
+can_ping 4 6 || fail "D-F do not ping before the relay goes"
+kill -KILL "$RELAY2_PID"
+t1=$SECONDS
+if wait_for 40 can_ping 4 6 && wait_for 10 can_ping 6 4; then
+    pass "D-F ping again $((SECONDS - t1)) s after relay2 died, through $(node_status 4 | jq -r '.peers[] | select(.name == "owner6/d6") | .endpoint')"
+else
+    fail "D-F do not ping 50 s after relay2 died"
+fi
+check "C-D also moved to the hub's relay" wait_for 20 can_ping 3 4
+
+# --- A's underlay address changes mid-session.
+on d1 ip addr flush dev eth0
+on d1 ip addr add 192.168.1.12/24 dev eth0
+on d1 ip route add default via 192.168.1.1
+t2=$SECONDS
+recovered() { can_ping 1 2 && can_ping 1 3 && can_ping 1 5 && can_ping 2 1 && can_ping 3 1; }
+if wait_for 30 recovered; then
+    pass "A reaches B, C and E again $((SECONDS - t2)) s after its address changed (A-B $(path_of 1 2), A-C $(path_of 1 3), A-E $(path_of 1 5))"
+else
+    fail "A did not recover within 30 s of its address change"
+fi
+check "A noticed the change through netlink" grep -q "network changed" "$WORK/node1.log"
+wait_path 2 1 lan "B found A's new LAN address"
+
+for i in $DEVS; do node_stop "$i"; done
+lib_finish
