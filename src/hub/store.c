@@ -18,6 +18,8 @@ static bool has_prefix(const char *s, const char *prefix)
 int store_open(struct store **s, const char *db, char err[MESH_REASON_MAX])
 {
 	*s = NULL;
+	if (has_prefix(db, "postgres://") || has_prefix(db, "postgresql://"))
+		return store_pg_open(s, db, err);
 	if (has_prefix(db, "sqlite:"))
 		db += strlen("sqlite:");
 	if (!*db) {

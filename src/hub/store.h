@@ -57,7 +57,8 @@ int store_current_announce(struct store *s, const char *network,
 
 /* Record an accepted message as the current one of (network, type,
  * device), in one transaction; for a roster also the network's pinned
- * admins and version. *id: its message id. */
+ * admins and version, -ESTALE (nothing stored) when version is not above
+ * the stored one by then. *id: its message id. */
 int store_put_roster(struct store *s, const char *network, const char *env,
 		     uint64_t version, const uint8_t (*admins)[MESH_KEY_LEN],
 		     unsigned n_admins, uint64_t *id);

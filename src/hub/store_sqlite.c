@@ -216,7 +216,10 @@ static int sqlite_put_roster(struct store *ss, const char *network, const char *
 	}
 	err = put(s, network, "roster", "", env, id);
 	if (!err) {
-		st = prep(s, "UPDATE networks SET admins = ?, roster_version = ? WHERE name = ?");
+		/* Another process may have stored this version since the
+		 * caller looked: in the transaction it must still be newer. */
+		st = prep(s, "UPDATE networks SET admins = ?1, roster_version = ?2"
+			     " WHERE name = ?3 AND roster_version < ?2");
 		if (!st) {
 			err = -EIO;
 		} else {
@@ -227,6 +230,8 @@ static int sqlite_put_roster(struct store *ss, const char *network, const char *
 			sqlite3_finalize(st);
 			if (rc != SQLITE_DONE)
 				err = -EIO;
+			else if (sqlite3_changes(s->db) != 1)
+				err = -ESTALE;
 		}
 	}
 	free(a);
