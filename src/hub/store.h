@@ -3,8 +3,9 @@
  * "sqlite:PATH" (or a bare PATH) or a libpq URI "postgres://..." /
  * "postgresql://..."; store.c picks the backend, callers see only this.
  *
- * Schema, the same in both (stable; tests/netns/mesh_tamper.sh writes it directly to play a
- * compromised hub):
+ * Schema, the same in both, created when missing (stable;
+ * tests/netns/mesh_tamper.sh writes it directly to play a compromised
+ * hub):
  *   networks(name TEXT PRIMARY KEY, admins TEXT, roster_version INTEGER)
  *     admins: JSON array of the pinned admin keys (base64); the first from
  *     `weft-hub create-network`, then those of the last accepted roster.
@@ -14,8 +15,15 @@
  *     env: the envelope exactly as received; current: 1 while it is the
  *     latest of its (network, type, device) — for rosters device is '' so
  *     there is one current roster per network.
- * Message ids only grow (AUTOINCREMENT never reuses one). One connection
- * per thread; the hub's HTTP thread owns one.
+ *   In PostgreSQL roster_version is BIGINT and id BIGSERIAL.
+ * Message ids only grow (AUTOINCREMENT never reuses one; in PostgreSQL
+ * every insert holds one advisory lock until it commits, so ids also
+ * commit in order, across hubs: see store_pg.c). One connection per
+ * thread; the hub's HTTP thread owns one, its ticker another.
+ *
+ * Changes by others: store_wait_change() polls SQLite's data_version;
+ * with PostgreSQL every insert NOTIFYs channel weft_messages (payload:
+ * the network) and the waiting connection LISTENs.
  *
  * Errors: -errno; -ENOTCONN when the database server cannot be reached
  * right now (the hub answers 503 and the store reconnects by itself). */

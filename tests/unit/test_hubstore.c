@@ -195,6 +195,9 @@ static void test_current_and_events(void **state)
 	assert_int_equal(events(s, a3, 1000, ids, &last), 0);
 	assert_int_equal(last, a3);
 	assert_int_equal(store_put_roster(s, "acme", "{\"r\":2}", 2, ADM, 1, &r2), 0);
+	/* The same version again (another hub got there first): nothing
+	 * stored. */
+	assert_int_equal(store_put_roster(s, "acme", "{\"r\":3}", 2, ADM, 1, &a1), -ESTALE);
 	assert_int_equal(events(s, a3, 1000, ids, &last), 1);
 	assert_int_equal(ids[0], r2);
 	/* One current roster. */
