@@ -58,6 +58,7 @@ struct pg_store {
 	bool listening;		/* the ticker's: LISTENs, logs the server's state */
 	bool down;		/* broken and not reset yet */
 	bool reported;		/* the loss was logged */
+	bool fresh;		/* reset since store_wait_change() last looked */
 	int backoff_ms;
 	int64_t retry_ms;	/* no reset before (monotonic) */
 };
@@ -187,8 +188,8 @@ static bool listen_to(struct pg_store *s)
 	return ok;
 }
 
-/* A usable connection: 0; 1 when it was just re-established (anything
- * may have happened meanwhile); -ENOTCONN while the server is away. */
+/* A usable connection: 0 (fresh set when it was just re-established);
+ * -ENOTCONN while the server is away. */
 static int ready(struct pg_store *s)
 {
 	struct pollfd p = { .fd = PQsocket(s->conn), .events = POLLIN };
@@ -224,7 +225,8 @@ static int ready(struct pg_store *s)
 	s->reported = false;
 	s->down = false;
 	s->backoff_ms = 0;
-	return 1;
+	s->fresh = true;
+	return 0;
 }
 
 /* Run sql with params; the result when its status is want (for
@@ -275,7 +277,7 @@ static int pg_network_create(struct store *ss, const char *name,
 
 	if (!admins)
 		err = -ENOMEM;
-	if (err >= 0)
+	if (!err)
 		err = exec(s, "INSERT INTO networks(name, admins) VALUES($1, $2)", 2, p);
 	free(admins);
 	return err;
@@ -288,7 +290,7 @@ static int pg_network_get(struct store *ss, const char *name, struct store_netwo
 	PGresult *r;
 	int err = ready(s);
 
-	if (err < 0)
+	if (err)
 		return err;
 	/* One statement, one snapshot: the version and the roster agree. */
 	r = run(s, "SELECT n.admins, n.roster_version, m.env, m.id FROM networks n"
@@ -321,7 +323,7 @@ static int pg_current_announce(struct store *ss, const char *network,
 	PGresult *r;
 	int err = ready(s);
 
-	if (err < 0)
+	if (err)
 		return err;
 	r = run(s, "SELECT env FROM messages WHERE network = $1 AND type = 'announce'"
 		   " AND device = $2 AND current = 1 ORDER BY id DESC LIMIT 1",
@@ -364,7 +366,7 @@ static int begin(struct pg_store *s)
 {
 	int err = ready(s);
 
-	return err < 0 ? err : exec(s, "BEGIN", 0, NULL);
+	return err ? err : exec(s, "BEGIN", 0, NULL);
 }
 
 static int end(struct pg_store *s, int err)
@@ -431,7 +433,7 @@ static int pg_events(struct store *ss, const char *network, uint64_t since,
 	PGresult *r;
 	int err = ready(s), i;
 
-	if (err < 0)
+	if (err)
 		return err;
 	/* Ids are BIGINT: a larger since asks for nothing, not for an error. */
 	snprintf(a, sizeof(a), "%" PRIu64, since > INT64_MAX ? (uint64_t)INT64_MAX : since);
@@ -482,16 +484,19 @@ static int pg_wait_change(struct store *ss, int timeout_ms)
 	if (!s->listening) {
 		s->listening = true;
 		/* Failing that, ready() resets and listens. */
-		if (ready(s) >= 0 && !listen_to(s))
+		if (!ready(s) && !listen_to(s))
 			s->down = true;
+		s->fresh = false;
 	}
 	err = ready(s);
-	if (err < 0) {
+	if (err) {
 		nap(timeout_ms);
 		return err;
 	}
-	if (err > 0)
+	if (s->fresh) {
+		s->fresh = false;
 		return 1;	/* back: what happened meanwhile is unknown */
+	}
 	n = drain(s);
 	if (n)
 		return n;
