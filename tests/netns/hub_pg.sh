@@ -34,7 +34,8 @@ NDEV=100
 pg() { (cd / && runuser -u postgres -- "$PG_BIN/$1" "${@:2}"); }
 pg_start() {
     pg pg_ctl -D "$PGDIR/data" -l "$WORK/postgres.log" -w -t 30 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$PGDIR'" start >/dev/null
+        -o "-c listen_addresses='' -c unix_socket_directories='$PGDIR' -c track_commit_timestamp=on" \
+        start >/dev/null
 }
 pg_kill() { pg pg_ctl -D "$PGDIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1; }
 # The exit trap: the server down (whatever state it is in), then lib.sh's.
@@ -214,6 +215,18 @@ fi
 missed=$(comm -23 <(sort "$WORK/posted") <(sort "$WORK/seen") | tr '\n' ' ')
 check "the reader following hub 1 missed none of the posted ids${missed:+ (missed: $missed)}" \
     test -z "$missed"
+# What the reader relies on, from the server's own record: the current
+# messages committed in id order. (Superseded rows carry the xmin of the
+# update that superseded them, so they are left out.)
+out=$(pg psql -h "$PGDIR" -U postgres -d weft -Atc "SELECT count(*),
+    count(*) FILTER (WHERE c < p) FROM (SELECT pg_xact_commit_timestamp(xmin) AS c,
+    lag(pg_xact_commit_timestamp(xmin)) OVER (ORDER BY id) AS p
+    FROM messages WHERE current = 1) t")
+if [[ $out == *"|0" && ${out%|*} -gt $NDEV ]]; then
+    pass "the database committed all ${out%|*} current messages in id order"
+else
+    fail "commit order is not id order (messages|out of order): $out"
+fi
 
 # 5. The database server killed: 503, hubs alive; back after a restart.
 pg_kill || die "pg_ctl stop failed"
