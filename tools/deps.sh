@@ -5,11 +5,11 @@ set -euo pipefail
 
 BUILD=(gcc pkg-config meson ninja-build libsodium-dev libssl-dev libcmocka-dev
        libqrencode-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev
-       libcurl4-openssl-dev libseccomp-dev
+       libcurl4-openssl-dev libseccomp-dev libpq-dev
        libmnl-dev libnftables-dev clang libclang-rt-14-dev)
 RUNTIME=(iproute2 iputils-ping procps psmisc coreutils)
 TEST=(wireguard-tools wireguard-go iperf3 socat tcpdump nftables util-linux zbar-tools
-      time sqlite3 curl jq)
+      time sqlite3 curl jq postgresql)
 
 want=("${BUILD[@]}" "${RUNTIME[@]}")
 case "${1:-test}" in

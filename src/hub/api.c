@@ -62,6 +62,16 @@ static void api_ok(struct api_response *rs, char *body)
 	rs->body = body ? body : strdup("{\"error\":\"out of memory\"}");
 }
 
+/* A store error: 503 while the database server is away (the store
+ * reconnects by itself), else 500. */
+static void db_error(struct api_response *rs, int err)
+{
+	if (err == -ENOTCONN)
+		api_error(rs, 503, "the hub's database is unreachable; try again shortly");
+	else
+		api_error(rs, 500, "database error");
+}
+
 size_t api_body_limit(const char *path)
 {
 	size_t n = path ? strlen(path) : 0;
@@ -153,10 +163,12 @@ void api_events(struct api *a, const char *network, uint64_t since,
 {
 	unsigned count = 0;
 	char *json = NULL;
+	int err;
 
-	if (store_events(a->store, network, since, API_EVENTS_LIMIT, &json, &count)) {
+	err = store_events(a->store, network, since, API_EVENTS_LIMIT, &json, &count);
+	if (err) {
 		free(json);
-		api_error(rs, 500, "database error");
+		db_error(rs, err);
 		return;
 	}
 	api_ok(rs, json);
@@ -170,6 +182,7 @@ static void post_roster(struct api *a, const char *network,
 	struct envelope e;
 	struct roster r;
 	uint64_t id = 0;
+	int err;
 
 	if (envelope_parse(&e, rq->body, rq->body_len, reason))
 		return api_error(rs, 400, reason);
@@ -202,10 +215,16 @@ static void post_roster(struct api *a, const char *network,
 		roster_free(&r);
 		return;
 	}
-	if (store_put_roster(a->store, network, rq->body, r.version,
-			     (const uint8_t (*)[MESH_KEY_LEN])r.admins, r.n_admins, &id)) {
+	err = store_put_roster(a->store, network, rq->body, r.version,
+			       (const uint8_t (*)[MESH_KEY_LEN])r.admins, r.n_admins, &id);
+	if (err == -ESTALE)
+		api_errorf(rs, 409, "roster version %" PRIu64 " is not newer than the "
+			   "hub's (another hub stored one meanwhile)", r.version);
+	else if (err)
+		db_error(rs, err);
+	if (err) {
 		roster_free(&r);
-		return api_error(rs, 500, "database error");
+		return;
 	}
 	{
 		char *out = NULL;
@@ -264,8 +283,9 @@ static void post_announce(struct api *a, const char *network,
 		return api_error(rs, 400, "only an exit device announces DNS "
 				 "resolvers");
 	mesh_b64_encode(dev64, sizeof(dev64), key, MESH_KEY_LEN);
-	if (store_current_announce(a->store, network, dev64, &old))
-		return api_error(rs, 500, "database error");
+	err = store_current_announce(a->store, network, dev64, &old);
+	if (err)
+		return db_error(rs, err);
 	if (old) {
 		struct envelope oe;
 		struct announce oa;
@@ -282,8 +302,9 @@ static void post_announce(struct api *a, const char *network,
 		}
 		free(old);
 	}
-	if (store_put_announce(a->store, network, dev64, rq->body, &id))
-		return api_error(rs, 500, "database error");
+	err = store_put_announce(a->store, network, dev64, rq->body, &id);
+	if (err)
+		return db_error(rs, err);
 	if (asprintf(&out, "{\"id\":%" PRIu64 "}", id) < 0)
 		out = NULL;
 	api_ok(rs, out);
@@ -329,7 +350,7 @@ void api_handle(struct api *a, const struct api_request *rq,
 	if (err == -ENOENT)
 		return api_errorf(rs, 404, "unknown network %s", network);
 	if (err)
-		return api_error(rs, 500, "database error");
+		return db_error(rs, err);
 	if (!rq->auth) {
 		store_network_free(&n);
 		return api_error(rs, 401, "missing Authorization: requests are signed "

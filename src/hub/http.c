@@ -3,8 +3,9 @@
  *
  * A long poll is an MHD-suspended connection on the waiter list. It is
  * resumed when a message is stored for its network (by this thread),
- * when the database changed under us (another process: PRAGMA
- * data_version, checked by the ticker thread), or when its wait is over;
+ * when the database changed under us (another process or hub: the ticker
+ * thread waits in store_wait_change(), which polls SQLite's data_version
+ * or is woken by PostgreSQL's NOTIFY), or when its wait is over;
  * a resumed request asks the store again and is suspended again if there
  * is still nothing and time is left. Only the MHD thread touches the
  * store it was given; the ticker has its own connection. */
@@ -28,8 +29,7 @@
 enum {
 	HTTP_CONN_LIMIT = 8192,
 	HTTP_CONN_TIMEOUT_S = 60,	/* idle connections */
-	TICK_MS = 100,
-	DATA_VERSION_EVERY = 2,		/* ticks: 200 ms */
+	TICK_MS = 100,			/* expiry of waits; longest store wait */
 };
 
 struct conn {
@@ -55,7 +55,6 @@ struct hub_http {
 	unsigned resuming;		/* resumed, not yet answered */
 	pthread_t ticker;
 	bool stop;
-	int64_t data_version;
 };
 
 static int64_t now_ms(void)
@@ -99,26 +98,17 @@ static void wake(struct hub_http *h, const char *network, bool expired_only)
 static void *ticker(void *arg)
 {
 	struct hub_http *h = arg;
-	unsigned n = 0;
 
 	for (;;) {
-		struct timespec ts = { 0, TICK_MS * 1000000L };
-		bool changed = false;
+		/* Returns early when the store knows of a change; on an error
+		 * it has waited too, so this never spins. */
+		bool changed = store_wait_change(h->tick_store, TICK_MS) > 0;
 
-		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&h->lock);
 		if (h->stop) {
 			pthread_mutex_unlock(&h->lock);
 			return NULL;
 		}
-		pthread_mutex_unlock(&h->lock);
-		if (++n % DATA_VERSION_EVERY == 0 && h->tick_store) {
-			int64_t v = store_data_version(h->tick_store);
-
-			changed = v != h->data_version;
-			h->data_version = v;
-		}
-		pthread_mutex_lock(&h->lock);
 		if (changed)
 			wake(h, NULL, false);
 		wake(h, NULL, true);
@@ -368,7 +358,7 @@ int hub_http_start(struct hub_http **out, const char *db_path, const char *liste
 		free(h);
 		return -EIO;
 	}
-	h->data_version = store_data_version(h->tick_store);
+	(void)store_wait_change(h->tick_store, 0);	/* from now on */
 	api_init(&h->api, h->store);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;

@@ -1,9 +1,10 @@
 /* main.c - weft-hub: the team mesh's coordination hub (DESIGN.md §4).
- *   weft-hub [--listen ADDR:PORT] [--db sqlite:PATH] [--relay ADDR:PORT|off]
- *            [--relay-rate MBIT] [--relay-only] [-v]
- *   weft-hub create-network NAME --admin-key KEY [--db sqlite:PATH]
+ *   weft-hub [--listen ADDR:PORT] [--db sqlite:PATH|postgres://URI]
+ *            [--relay ADDR:PORT|off] [--relay-rate MBIT] [--relay-only] [-v]
+ *   weft-hub create-network NAME --admin-key KEY [--db ...]
  * It stores and forwards signed rosters and announcements; it holds no
- * secret and cannot forge either. */
+ * secret and cannot forge either. Several hubs may share one PostgreSQL
+ * database (store_pg.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -29,25 +30,27 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weft-hub [--listen ADDR:PORT] [--db sqlite:PATH] [--relay ADDR:PORT|off]\n"
-		"                [--relay-rate MBIT] [--relay-only] [-v]\n"
-		"       weft-hub create-network NAME --admin-key KEY [--db sqlite:PATH]\n"
+		"usage: weft-hub [--listen ADDR:PORT] [--db sqlite:PATH|postgres://URI]\n"
+		"                [--relay ADDR:PORT|off] [--relay-rate MBIT] [--relay-only] [-v]\n"
+		"       weft-hub create-network NAME --admin-key KEY [--db ...]\n"
 		"defaults: --listen " DEFAULT_LISTEN " --db " DEFAULT_DB
 		" --relay " DEFAULT_RELAY " --relay-rate %d (Mbit/s per device, 0: no limit)\n"
 		"--relay-only: relay and STUN only, no HTTP API (the roster comes from --db)\n",
 		RELAY_DEFAULT_MBIT);
 }
 
-/* "sqlite:PATH" -> PATH; its directory is made 0700 if missing. */
+/* "sqlite:PATH" -> PATH, its directory made 0700 if missing; a libpq URI
+ * "postgres://..." or "postgresql://..." as it is. */
 static const char *db_path(const char *db)
 {
 	static char dir[4096];
 	const char *path;
 	char *slash;
 
+	if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13))
+		return db;
 	if (strncmp(db, "sqlite:", 7) || !db[7]) {
-		fprintf(stderr, "weft-hub: --db %s: give sqlite:PATH (postgres comes later)\n",
-			db);
+		fprintf(stderr, "weft-hub: --db: give sqlite:PATH or postgres://USER@HOST/DB\n");
 		return NULL;
 	}
 	path = db + 7;

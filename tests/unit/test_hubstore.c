@@ -2,8 +2,9 @@
  * WAL mode, usable by hand), networks created once, one current roster and
  * one current announcement per device, ids that only grow, events after an
  * id in order and limited (the store side of the long poll), a hand
- * written admins column pinning nobody, and data_version changing when
- * another connection commits (what wakes long-polls) but not for our own. */
+ * written admins column pinning nobody, and store_wait_change() seeing
+ * when another connection commits (what wakes long-polls) but not our
+ * own commits. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -194,6 +195,9 @@ static void test_current_and_events(void **state)
 	assert_int_equal(events(s, a3, 1000, ids, &last), 0);
 	assert_int_equal(last, a3);
 	assert_int_equal(store_put_roster(s, "acme", "{\"r\":2}", 2, ADM, 1, &r2), 0);
+	/* The same version again (another hub got there first): nothing
+	 * stored. */
+	assert_int_equal(store_put_roster(s, "acme", "{\"r\":3}", 2, ADM, 1, &a1), -ESTALE);
 	assert_int_equal(events(s, a3, 1000, ids, &last), 1);
 	assert_int_equal(ids[0], r2);
 	/* One current roster. */
@@ -207,25 +211,24 @@ static void test_current_and_events(void **state)
 	store_close(s);
 }
 
-static void test_data_version(void **state)
+static void test_wait_change(void **state)
 {
 	struct store *s = open_fresh(), *t;
 	char err[MESH_REASON_MAX];
-	int64_t v0, v1;
 	uint64_t id;
 
 	(void)state;
 	assert_int_equal(store_open(&t, path, err), 0);
 	assert_int_equal(store_network_create(s, "acme", K1), 0);
-	v0 = store_data_version(s);
+	(void)store_wait_change(s, 0);
 	assert_int_equal(store_put_announce(s, "acme", "K2", "{}", &id), 0);
-	assert_int_equal(store_data_version(s), v0);	/* our own */
+	assert_int_equal(store_wait_change(s, 0), 0);	/* our own */
 	assert_int_equal(store_put_announce(t, "acme", "K3", "{}", &id), 0);
-	v1 = store_data_version(s);
-	assert_int_not_equal(v1, v0);
+	assert_true(store_wait_change(s, 10) > 0);
+	assert_int_equal(store_wait_change(s, 0), 0);	/* seen */
 	exec_sql("INSERT INTO messages(network, type, device, env, current) "
 		 "VALUES('acme', 'announce', 'x', '{}', 1)");
-	assert_int_not_equal(store_data_version(s), v1);
+	assert_true(store_wait_change(s, 0) > 0);
 	store_close(t);
 	store_close(s);
 }
@@ -237,7 +240,7 @@ int main(void)
 		cmocka_unit_test(test_schema_wal),
 		cmocka_unit_test(test_networks),
 		cmocka_unit_test(test_current_and_events),
-		cmocka_unit_test(test_data_version),
+		cmocka_unit_test(test_wait_change),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
