@@ -126,6 +126,27 @@ static int print_text(const char *json)
 	       json_integer_value(json_object_get(o, "listen_port")),
 	       json_object_get(o, "exit_node") ? "  exit node " : "",
 	       json_object_get(o, "exit_node") ? str(o, "exit_node") : "");
+	{
+		json_t *pub = json_object_get(o, "public"), *sv = json_object_get(o, "servers"), *x;
+
+		if (json_array_size(pub)) {
+			printf("public");
+			json_array_foreach(pub, i, x)
+				printf(" %s", json_string_value(x) ?: "?");
+			putchar('\n');
+		}
+		json_array_foreach(sv, i, x) {
+			json_t *rtt = json_object_get(x, "rtt_ms");
+			bool relay = json_is_true(json_object_get(x, "relay"));
+
+			printf("%s %s  %s", relay ? "relay" : "stun ", str(x, "server"),
+			       !relay ? "" : json_is_true(json_object_get(x, "registered")) ?
+			       "registered" : "not registered");
+			if (json_is_number(rtt))
+				printf("  %.2f ms", json_number_value(rtt));
+			putchar('\n');
+		}
+	}
 	peers = json_object_get(o, "peers");
 	printf("%-24s %-15s %-6s %-24s %-10s %-10s %-10s %s\n", "PEER", "ADDRESS",
 	       "PATH", "ENDPOINT", "HANDSHAKE", "RX", "TX", "RTT");

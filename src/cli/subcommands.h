@@ -24,5 +24,6 @@ int admin_main(int argc, char *argv[]);
 int up_main(int argc, char *argv[]);
 int status_main(int argc, char *argv[]);
 int set_main(int argc, char *argv[]);
+int netcheck_main(int argc, char *argv[]);
 
 #endif

@@ -27,6 +27,7 @@ static const struct {
 	{ "cleanup", cleanup_main, "Put back what a killed client or server left behind" },
 	{ "up", up_main, "Join a team mesh (runs until weft down)" },
 	{ "status", status_main, "Show a mesh node: address, peers, paths" },
+	{ "netcheck", netcheck_main, "Report the local NAT: public address, mapping, filtering, relays" },
 	{ "set", set_main, "Change a running mesh node: --exit-node NAME|off" },
 	{ "identity", identity_main, "Create or print this device's mesh identity key" },
 	{ "admin", admin_main, "Team mesh admin: init, add-device, publish, invite" },

@@ -817,6 +817,30 @@ static char *status_json(struct node *n)
 	json_object_set_new(o, "listen_port", json_integer(n->dm.udp.port));
 	if (n->cfg->exit_node[0])
 		json_object_set_new(o, "exit_node", json_string(n->cfg->exit_node));
+	json_object_set_new(o, "public", mesh_endpoints_json(n->reach.publics,
+							    n->reach.n_publics));
+	{
+		json_t *rl = json_array();
+		wg_time_t now = clock_now();
+
+		for (i = 0; i < n->reach.n_servers; i++) {
+			const struct reach_server *sv = &n->reach.servers[i];
+			char ep[ENDPOINT_STR_MAX];
+			json_t *x = json_object();
+
+			endpoint_format(&sv->ep, ep);
+			json_object_set_new(x, "server", json_string(ep));
+			json_object_set_new(x, "relay", json_boolean(sv->relay));
+			if (sv->relay)
+				json_object_set_new(x, "registered",
+						    json_boolean(sv->answered &&
+								 now < sv->answered + REACH_RELAY_ALIVE));
+			json_object_set_new(x, "rtt_ms", sv->rtt_ns ?
+					    json_real((double)sv->rtt_ns / 1e6) : json_null());
+			json_array_append_new(rl, x);
+		}
+		json_object_set_new(o, "servers", rl);
+	}
 	for (i = 0; n->view.has_roster && i < n->n_peers && i < r->n_devices; i++) {
 		const struct node_peer *np = &n->peers[i];
 		const struct roster_device *d = &r->devices[i];

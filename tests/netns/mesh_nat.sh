@@ -170,14 +170,36 @@ for i in $DEVS; do
     note "${NAME[$i]}: $(node_status "$i" | jq -c '[.peers[] | .name + "=" + .path]')"
 done
 
+# --- weft netcheck from the roster each node saved.
+netcheck() {
+    on "d$1" "$WEFT" netcheck --interface "$(mif "$1")" --state-dir "$WORK/d$1" "${@:2}"
+}
+nc_c=$(netcheck 3 --json) nc_d=$(netcheck 4 --json) nc_e=$(netcheck 5 --json)
+note "netcheck C: $nc_c"
+note "netcheck D: $nc_d"
+note "netcheck E: $nc_e"
+check "netcheck C: easy NAT at 10.124.22.2, filtering by address and port" \
+    jq -e '.nat and .mapping == "endpoint-independent" and .filtering == "by address and port"
+           and (.public | startswith("10.124.22.2:"))' <<<"$nc_c"
+check "netcheck D: hard NAT (mapping varies by destination)" \
+    jq -e '.nat and .hard_nat and .mapping == "varies by destination"' <<<"$nc_d"
+check "netcheck E: no NAT" jq -e '(.nat | not) and .public == "10.124.5.2:" + (.public | split(":")[1])' <<<"$nc_e"
+check "netcheck measures the round trip to both relays" \
+    jq -e '[.servers[] | select(.relay and .rtt_ms != null)] | length == 2' <<<"$nc_c"
+text_names_public() { netcheck 3 | grep -q '^public address  10.124.22.2:'; }
+check "netcheck's text names the public address" text_names_public
+both_registered() { node_status 4 | jq -e '[.servers[] | select(.registered)] | length == 2' >/dev/null; }
+check "weft status lists both relays as registered" both_registered
+
 # --- Pull the plug on the relay D-F use: traffic moves to the hub's.
-check "D-F go through relay2 (first in the roster)" \
-    bash -c "node_status 4 | jq -e --arg n owner6/d6 '.peers[] | select(.name == \$n) | .endpoint == \"10.124.2.2:3478\"' >/dev/null"
+endpoint_of_peer() { node_status "$1" | jq -r --arg n "owner$2/d$2" '.peers[] | select(.name == $n) | .endpoint'; }
+check "D-F go through relay2 (first in the roster)" test "$(endpoint_of_peer 4 6)" = 10.124.2.2:3478
 can_ping 4 6 || fail "D-F do not ping before the relay goes"
 kill -KILL "$RELAY2_PID"
 t1=$SECONDS
 if wait_for 40 can_ping 4 6 && wait_for 10 can_ping 6 4; then
-    pass "D-F ping again $((SECONDS - t1)) s after relay2 died, through $(node_status 4 | jq -r '.peers[] | select(.name == "owner6/d6") | .endpoint')"
+    pass "D-F ping again $((SECONDS - t1)) s after relay2 died, through $(endpoint_of_peer 4 6)"
+    check "D-F now go through the hub's relay" test "$(endpoint_of_peer 4 6)" = 10.124.1.2:3478
 else
     fail "D-F do not ping 50 s after relay2 died"
 fi
