@@ -53,10 +53,16 @@ static void *poller_main(void *arg)
 		snprintf(path, sizeof(path), "/v1/networks/%s/events?since=%" PRIu64 "&wait=%d",
 			 h->network, since, HUBCLIENT_WAIT_S);
 		err = hubhttp_request(h->hub, h->sk, "GET", path, NULL, 0,
-				      (HUBCLIENT_WAIT_S + 10) * 1000L, &h->stop, &r);
+				      (HUBCLIENT_WAIT_S + 10) * 1000L, &h->abort_poll, &r);
 		if (h->stop) {
 			hub_reply_free(&r);
 			break;
+		}
+		if (h->abort_poll) {
+			/* Kicked: again at once, from the new address. */
+			h->abort_poll = 0;
+			hub_reply_free(&r);
+			continue;
 		}
 		if (err || r.status != 200) {
 			if (!complained)
@@ -162,6 +168,7 @@ void hubclient_stop(struct hubclient *h)
 		return;
 	pthread_mutex_lock(&h->mu);
 	h->stop = 1;
+	h->abort_poll = 1;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->poller, NULL);
@@ -185,6 +192,12 @@ void hubclient_announce(struct hubclient *h, char *env)
 	h->ann = env;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
+}
+
+void hubclient_kick(struct hubclient *h)
+{
+	if (h->started)
+		h->abort_poll = 1;
 }
 
 void hubclient_take(struct hubclient *h, struct hubclient_results *r)

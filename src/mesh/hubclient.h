@@ -33,6 +33,7 @@ struct hubclient {
 	uint64_t ann_id;
 	char ann_err[MESH_REASON_MAX];
 	volatile int stop;
+	volatile int abort_poll;	/* stop, or hubclient_kick */
 	int efd;
 	pthread_t poller, poster;
 	bool started;
@@ -57,6 +58,9 @@ int hubclient_fd(const struct hubclient *h);
 /* Post env (taken over) as the next announcement, replacing one not yet
  * sent. */
 void hubclient_announce(struct hubclient *h, char *env);
+/* Drop the current long poll and start another at once: our address
+ * changed, and the connection may be dead in a NAT that forgot it. */
+void hubclient_kick(struct hubclient *h);
 /* Take what arrived since the last call. */
 void hubclient_take(struct hubclient *h, struct hubclient_results *r);
 

@@ -101,6 +101,11 @@ int hubhttp_request(const char *hub, const uint8_t *sk, const char *method,
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "weft");
+	/* A long poll sends nothing while it waits: without probes, a NAT
+	 * that forgot the connection leaves it hanging until the timeout. */
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");

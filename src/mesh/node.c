@@ -56,6 +56,8 @@ struct node_peer {
 	uint8_t ip[4];
 	bool exit;		/* carries 0/0 and ::/0 */
 	struct reach_peer rp;	/* its paths */
+	enum path_kind logged;	/* the path last logged */
+	struct wg_endpoint logged_ep;
 };
 
 struct node {
@@ -991,6 +993,7 @@ static void reach_turn(struct node *n, wg_time_t now)
 	if (n->net_check_at && now >= n->net_check_at) {
 		n->net_check_at = 0;
 		log_info("the network changed: looking for paths again");
+		hubclient_kick(&n->hub);
 		refresh_locals(n);
 		reach_network_changed(&n->reach, now);
 		for (i = 0; i < n->n_peers; i++)
@@ -1005,6 +1008,9 @@ static void reach_turn(struct node *n, wg_time_t now)
 	reach_tick(&n->reach, now);
 	if (n->reach.changed) {
 		n->reach.changed = false;
+		/* Seen from a new address: a NAT on the way changed, and the
+		 * hub connection may have died with its old mapping. */
+		hubclient_kick(&n->hub);
 		if (refresh_locals(n))
 			n->ann_wanted = true;
 	}
@@ -1029,6 +1035,16 @@ static void reach_turn(struct node *n, wg_time_t now)
 		t = reach_peer_tick(&n->reach, &np->rp, now);
 		if (t && (!next || t < next))
 			next = t;
+		if (reach_peer_kind(&np->rp) != np->logged ||
+		    !endpoint_equal(&np->p->endpoint, &np->logged_ep)) {
+			char name[2 * MESH_NAME_MAX], ep[ENDPOINT_STR_MAX];
+
+			np->logged = reach_peer_kind(&np->rp);
+			np->logged_ep = np->p->endpoint;
+			endpoint_format(&np->logged_ep, ep);
+			log_info("%s: %s path, %s", peer_name(&n->view.roster.devices[i], name),
+				 path_kind_name(np->logged), ep);
+		}
 	}
 	if (n->net_check_at && (!next || n->net_check_at < next))
 		next = n->net_check_at;

@@ -10,6 +10,7 @@
 #include "core/peer.h"
 #include "core/relay.h"
 #include "mesh/pathmsg.h"
+#include "os/linux/log.h"
 
 static uint64_t wall_ms(void)
 {
@@ -152,6 +153,12 @@ static void add_public(struct reach *r, const struct wg_endpoint *seen)
 	if (r->n_publics < REACH_MAX_PUBLIC)
 		r->n_publics++;
 	r->changed = true;
+	{
+		char s[ENDPOINT_STR_MAX];
+
+		endpoint_format(&e, s);
+		log_info("seen from outside as %s", s);
+	}
 }
 
 bool reach_peer_init(struct reach *r, struct reach_peer *rp, struct peer *p,
@@ -326,13 +333,22 @@ void reach_input(struct reach *r, const struct pkt *k, wg_time_t now,
 enum path_kind reach_peer_kind(const struct reach_peer *rp)
 {
 	const struct wg_endpoint *cur = &rp->p->endpoint;
+	wg_time_t now = rp->p->dev->now;
 
 	if (!cur->family)
 		return PATH_NONE;
 	if (cur->relay)
 		return PATH_RELAY;
-	for (unsigned i = 0; i < rp->path.n; i++)
-		if (endpoint_equal(&rp->path.cands[i].ep, cur))
-			return rp->path.cands[i].lan ? PATH_LAN : PATH_DIRECT;
+	/* A candidate counts once it answered a probe; until then it is
+	 * being tried. An address the peer roamed to is direct. */
+	for (unsigned i = 0; i < rp->path.n; i++) {
+		const struct path_cand *c = &rp->path.cands[i];
+
+		if (!endpoint_equal(&c->ep, cur))
+			continue;
+		if (!c->pong_at || now >= c->pong_at + PATH_ALIVE)
+			return PATH_NONE;
+		return c->lan ? PATH_LAN : PATH_DIRECT;
+	}
 	return PATH_DIRECT;
 }

@@ -20,73 +20,16 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/netns/lib.sh"
 . "$SRCDIR/tests/netns/mesh_lib.sh"
+. "$SRCDIR/tests/netns/nat_lib.sh"
 NAT_BUDGET=${NAT_BUDGET:-30}
 
 lib_init mesh_nat
 [[ -x ${WEFT_HUB:-} ]] || { echo "SKIP: WEFT_HUB not built"; exit 77; }
 command -v nft >/dev/null || { echo "SKIP: nft not installed"; exit 77; }
 
-# The internet: a router, each public host on a subnet of its own (so no
-# public address is "on our LAN" for anyone).
-HUB_URL=http://10.124.1.2:7480
-host_add inet hub relay2
-on inet sysctl -qw net.ipv4.ip_forward=1
-# wan HOST N: HOST at 10.124.N.2/24, the router at .1.
-wan() {
-    local h=$1 n=$2
-    ip link add "wan-$h" netns "${T_NSOF[inet]}" type veth peer name eth0 netns "${T_NSOF[$h]}"
-    on inet ip addr add "10.124.$n.1/24" dev "wan-$h"
-    on inet ip link set "wan-$h" up
-    on "$h" ip addr add "10.124.$n.2/24" dev eth0
-    on "$h" ip link set eth0 up
-    on "$h" ip route add default via "10.124.$n.1"
-}
+inet_init hub relay2
 wan hub 1
 wan relay2 2
-chmod 755 "$WORK"
-export WEFT_ADMIN_DIR=$WORK/admin
-
-# nat NAME N LANPREFIX easy|hard: a NAT router at 10.124.N.2 with a LAN
-# bridge. Like a home router it drops what arrives unasked for itself: an
-# unsolicited packet that reached the router's own stack would leave a
-# conntrack entry that makes masquerade pick another port for the next
-# flow to that sender (so the mapping would depend on the destination,
-# which an easy NAT's does not).
-nat() {
-    local h=$1 n=$2 lan=$3 kind=$4 how=masquerade
-    host_add "$h"
-    wan "$h" "$n"
-    on "$h" ip link add lan type bridge
-    on "$h" ip addr add "$lan.1/24" dev lan
-    on "$h" ip link set lan up
-    on "$h" sysctl -qw net.ipv4.ip_forward=1
-    [[ $kind == hard ]] && how="masquerade fully-random"
-    on "$h" nft -f - <<NFT || die "nft failed in $h"
-table ip nat {
-    chain post {
-        type nat hook postrouting priority srcnat; policy accept;
-        oifname "eth0" $how
-    }
-}
-table inet filter {
-    chain input {
-        type filter hook input priority filter; policy accept;
-        iifname "eth0" ct state new drop
-    }
-}
-NFT
-}
-
-# behind NAT I ADDR: device dI on NAT's LAN.
-behind() {
-    local n=$1 i=$2 addr=$3 gw=${3%.*}.1
-    host_add "d$i"
-    ip link add "lan-d$i" netns "${T_NSOF[$n]}" type veth peer name eth0 netns "${T_NSOF[d$i]}"
-    on "$n" ip link set "lan-d$i" master lan up
-    on "d$i" ip addr add "$addr/24" dev eth0
-    on "d$i" ip link set eth0 up
-    on "d$i" ip route add default via "$gw"
-}
 
 nat natab 21 192.168.1 easy
 nat natc 22 192.168.2 easy
@@ -102,16 +45,9 @@ behind natf 6 192.168.4.2       # F
 NAME=([1]=A [2]=B [3]=C [4]=D [5]=E [6]=F)
 DEVS="1 2 3 4 5 6"
 
-ADMIN_KEY=$($WEFT admin init --network "$MESH_NET" --range 100.80.0.0/24 2>/dev/null) ||
-    die "weft admin init failed"
-"$WEFT_HUB" create-network "$MESH_NET" --admin-key "$ADMIN_KEY" \
-    --db "sqlite:$WORK/hub.db" >/dev/null || die "create-network failed"
-spawn hub hub "$WEFT_HUB" --listen 10.124.1.2:7480 --relay 10.124.1.2:3478 \
-    --db "sqlite:$WORK/hub.db"
-HUB_PID=$SPAWNED
+hub_with_relay
 spawn relay2 relay2 "$WEFT_HUB" --relay-only --relay 10.124.2.2:3478 --db "sqlite:$WORK/hub.db"
 RELAY2_PID=$SPAWNED
-wait_for 10 grep -q "listening on" "$WORK/hub.log" || die "the hub did not start"
 wait_for 10 grep -q "relay and STUN" "$WORK/relay2.log" || die "the relay did not start"
 
 for i in $DEVS; do device_identity "$i"; device_add "$i"; done
@@ -140,10 +76,6 @@ else
     fail "not every pair pings within ${NAT_BUDGET} s (first broken: $BROKEN)"
 fi
 
-# path_of I J: the path dI uses to dJ, from weft status --json.
-path_of() {
-    node_status "$1" | jq -r --arg n "owner$2/d$2" '.peers[] | select(.name == $n) | .path'
-}
 wait_path() {
     local i=$1 j=$2 want=$3 why=$4 got t=$SECONDS
     while :; do
@@ -192,7 +124,6 @@ both_registered() { node_status 4 | jq -e '[.servers[] | select(.registered)] | 
 check "weft status lists both relays as registered" both_registered
 
 # --- Pull the plug on the relay D-F use: traffic moves to the hub's.
-endpoint_of_peer() { node_status "$1" | jq -r --arg n "owner$2/d$2" '.peers[] | select(.name == $n) | .endpoint'; }
 check "D-F go through relay2 (first in the roster)" test "$(endpoint_of_peer 4 6)" = 10.124.2.2:3478
 can_ping 4 6 || fail "D-F do not ping before the relay goes"
 kill -KILL "$RELAY2_PID"
