@@ -103,6 +103,8 @@ struct node {
 	uint64_t servers_of;	/* roster version reach has the servers of */
 	struct wg_endpoint ann_relays[MESH_MAX_RELAYS];	/* announced */
 	unsigned n_ann_relays;
+	struct wg_endpoint up_relays[MESH_MAX_RELAYS];	/* registered, last seen */
+	unsigned n_up_relays;
 	int mon_fd;		/* netlink: address and route changes */
 	wg_time_t net_check_at;	/* 0: no change pending */
 };
@@ -1015,10 +1017,24 @@ static void reach_turn(struct node *n, wg_time_t now)
 			n->ann_wanted = true;
 	}
 	k = reach_relays(&n->reach, relays, MESH_MAX_RELAYS);
-	relays_changed = k != n->n_ann_relays ||
-			 memcmp(relays, n->ann_relays, k * sizeof(relays[0]));
-	if (relays_changed)
+	relays_changed = k != n->n_up_relays ||
+			 memcmp(relays, n->up_relays, k * sizeof(relays[0]));
+	memcpy(n->up_relays, relays, sizeof(relays));
+	n->n_up_relays = k;
+	if (relays_changed) {
+		char list[MESH_MAX_RELAYS * ENDPOINT_STR_MAX + 8] = "", ep[ENDPOINT_STR_MAX];
+
+		for (i = 0; i < k; i++) {
+			endpoint_format(&relays[i], ep);
+			strcat(strcat(list, i ? ", " : ""), ep);
+		}
+		if (k)
+			log_info("registered with relay%s %s", k > 1 ? "s" : "", list);
+		else if (n->reach.n_servers)
+			log_warn("no relay answers: peers behind NATs that block us "
+				 "cannot be reached until one does");
 		n->ann_wanted = true;
+	}
 	for (i = 0; i < n->n_peers && i < n->view.roster.n_devices; i++) {
 		struct node_peer *np = &n->peers[i];
 		wg_time_t t;
