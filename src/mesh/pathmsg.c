@@ -61,21 +61,34 @@ static bool is_probe(uint8_t sub)
 	return sub == WEFT_SUB_PING || sub == WEFT_SUB_PONG || sub == WEFT_SUB_PUNCH;
 }
 
+/* The nonce a probe is sealed with: the one on the wire hashed with the
+ * sender's key. The shared key is the same both ways, so without this a
+ * probe A sent, its sender rewritten to B, would open at A as B's (a PONG
+ * of A's reflected to A would answer A's own PING). */
+static void probe_nonce(uint8_t nonce[PATH_NONCE_LEN], const uint8_t *msg)
+{
+	crypto_generichash(nonce, PATH_NONCE_LEN, msg + 4,
+			   MESH_KEY_LEN + PATH_NONCE_LEN, NULL, 0);
+}
+
 void path_probe_seal(uint8_t out[PATH_PROBE_LEN], const struct path_probe *pr,
 		     const uint8_t shared[PATH_SHARED_LEN])
 {
 	uint8_t body[PATH_PROBE_BODY];
+
+	uint8_t nonce[PATH_NONCE_LEN];
 
 	le32_store(out, weft_type(pr->sub));
 	memcpy(out + 4, pr->sender, MESH_KEY_LEN);
 	randombytes_buf(out + 4 + MESH_KEY_LEN, PATH_NONCE_LEN);
 	memcpy(body, pr->txid, PATH_TXID_LEN);
 	put_addr(body + PATH_TXID_LEN, pr->sub == WEFT_SUB_PONG ? &pr->seen : NULL);
-	/* The header and sender are bound through the shared key (only the
-	 * two of them have it) and the subtype through the body check. */
+	/* The subtype is bound through the body check, the sender through
+	 * the nonce. */
 	body[PATH_TXID_LEN + 1] = pr->sub;
+	probe_nonce(nonce, out);
 	crypto_box_easy_afternm(out + PATH_PROBE_HDR, body, sizeof(body),
-				out + 4 + MESH_KEY_LEN, shared);
+				nonce, shared);
 }
 
 int path_probe_sender(const uint8_t *msg, size_t len,
@@ -90,12 +103,15 @@ int path_probe_sender(const uint8_t *msg, size_t len,
 int path_probe_open(struct path_probe *pr, const uint8_t *msg, size_t len,
 		    const uint8_t shared[PATH_SHARED_LEN])
 {
-	uint8_t body[PATH_PROBE_BODY], sub = weft_subtype(msg, len);
+	uint8_t body[PATH_PROBE_BODY], nonce[PATH_NONCE_LEN];
+	uint8_t sub = weft_subtype(msg, len);
 
-	if (len != PATH_PROBE_LEN || !is_probe(sub) ||
-	    crypto_box_open_easy_afternm(body, msg + PATH_PROBE_HDR,
+	if (len != PATH_PROBE_LEN || !is_probe(sub))
+		return -EINVAL;
+	probe_nonce(nonce, msg);
+	if (crypto_box_open_easy_afternm(body, msg + PATH_PROBE_HDR,
 					 PATH_PROBE_BODY + PATH_MAC_LEN,
-					 msg + 4 + MESH_KEY_LEN, shared))
+					 nonce, shared))
 		return -EINVAL;
 	if (body[PATH_TXID_LEN + 1] != sub)
 		return -EINVAL;

@@ -13,7 +13,8 @@
  *               probe every candidate now (sent through the relay, so both
  *               sides open their NATs at the same time).
  * Probes are sealed with crypto_box (X25519 of the two devices' WireGuard
- * keys, XSalsa20-Poly1305): nobody else can make a node believe a path
+ * keys, XSalsa20-Poly1305; the nonce hashed with the sender's key, as the
+ * key is the same both ways): nobody else can make a node believe a path
  * works or send it to a path of their choosing. Pure. */
 #ifndef WEFT_MESH_PATHMSG_H
 #define WEFT_MESH_PATHMSG_H

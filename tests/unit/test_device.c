@@ -15,6 +15,7 @@
 #include "core/admission.h"
 #include "core/device.h"
 #include "core/peer.h"
+#include "core/relay.h"
 #include "crypto/ct.h"
 #include "crypto/x25519.h"
 
@@ -32,6 +33,9 @@ struct net {
 	wg_time_t now;
 	uint64_t rng;
 	struct side *s[2];
+	/* A relay in the middle (family 0: none): frames sent to it are
+	 * checked and handed on as the relay would (hub/relay.h). */
+	struct wg_endpoint relay;
 };
 
 struct side {
@@ -51,6 +55,7 @@ struct side {
 	/* Counts of message types we sent, and a switch to lose them. */
 	unsigned sent[5];
 	bool unplugged;
+	unsigned sent_relayed;	/* frames sent to the relay */
 	bool record_data;	/* keep copies of data messages we send */
 	struct msg *sent_data;
 	unsigned nsent_data;
@@ -89,6 +94,33 @@ static void fake_wall(void *ctx, uint64_t *sec, uint64_t *nsec)
 	*nsec = s->net->now % NSEC_PER_SEC;
 }
 
+/* The relay: a frame for the other side's tag leaves it as one from ours,
+ * from the relay's address. */
+static void relay_forward(struct side *s, struct side *o, struct pkt *k)
+{
+	const uint8_t *d = pkt_data(k);
+	struct msg *m;
+
+	assert_true(s->net->relay.family);
+	assert_int_equal(k->ep.port, s->net->relay.port);
+	assert_memory_equal(k->ep.addr, s->net->relay.addr, 4);
+	assert_true(k->len > RELAY_HEADER_LEN);
+	assert_int_equal(le32_load(d), weft_type(WEFT_SUB_RELAY_TO));
+	assert_int_equal(weft_subtype(d, k->len), WEFT_SUB_RELAY_TO);
+	assert_memory_equal(d + 4, k->ep.tag, WG_ENDPOINT_TAG_LEN);
+	s->sent_relayed++;
+	if (memcmp(d + 4, o->pub, WG_ENDPOINT_TAG_LEN))
+		return;
+	m = &o->inbox[o->ninbox++];
+	m->len = k->len;
+	m->from = s->net->relay;
+	m->from.relay = false;
+	memset(m->from.tag, 0, sizeof(m->from.tag));
+	memcpy(m->data, d, k->len);
+	le32_store(m->data, weft_type(WEFT_SUB_RELAY_FROM));
+	memcpy(m->data + 4, s->pub, WG_ENDPOINT_TAG_LEN);
+}
+
 static void fake_udp_send(void *ctx, struct batch *b)
 {
 	struct side *s = ctx;
@@ -111,6 +143,10 @@ static void fake_udp_send(void *ctx, struct batch *b)
 		}
 		if (s->unplugged || o->ninbox == WIRE_MAX)
 			continue;
+		if (k->ep.relay) {
+			relay_forward(s, o, k);
+			continue;
+		}
 		/* Only deliver what is addressed to the other side. */
 		if (!endpoint_equal(&k->ep, &o->addr))
 			continue;
@@ -953,6 +989,255 @@ static void test_control_messages(void **state)
 	net_free(&n);
 }
 
+/* ---- relays (core/relay.h) ---- */
+
+static void test_relay_wrap(void **state)
+{
+	uint8_t buf[64], want[64];
+	static const uint8_t tag[WG_ENDPOINT_TAG_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)(0x80 + i);
+	/* Headroom: the header goes in front, nothing moves. */
+	memcpy(buf, want, sizeof(buf));
+	assert_int_equal(relay_wrap(buf, sizeof(buf), 20, 10, WEFT_SUB_RELAY_TO,
+				    tag), 20 - RELAY_HEADER_LEN);
+	assert_memory_equal(buf + 20, want + 20, 10);
+	assert_int_equal(weft_subtype(buf + 8, 22), WEFT_SUB_RELAY_TO);
+	assert_memory_equal(buf + 12, tag, sizeof(tag));
+	assert_memory_equal(buf, want, 8);
+	/* Exactly enough headroom. */
+	memcpy(buf, want, sizeof(buf));
+	assert_int_equal(relay_wrap(buf, sizeof(buf), RELAY_HEADER_LEN, 52,
+				    WEFT_SUB_RELAY_FROM, tag), 0);
+	assert_int_equal(weft_subtype(buf, 64), WEFT_SUB_RELAY_FROM);
+	assert_memory_equal(buf + RELAY_HEADER_LEN, want + RELAY_HEADER_LEN, 52);
+	/* None or too little: the message moves back. */
+	for (size_t off = 0; off < RELAY_HEADER_LEN; off += 5) {
+		memcpy(buf, want, sizeof(buf));
+		assert_int_equal(relay_wrap(buf, sizeof(buf), off, 40,
+					    WEFT_SUB_RELAY_TO, tag), (long)off);
+		assert_int_equal(weft_subtype(buf + off, 52), WEFT_SUB_RELAY_TO);
+		assert_memory_equal(buf + off + 4, tag, sizeof(tag));
+		assert_memory_equal(buf + off + RELAY_HEADER_LEN, want + off, 40);
+	}
+	/* The whole buffer used: exactly fits, one more does not. */
+	memcpy(buf, want, sizeof(buf));
+	assert_int_equal(relay_wrap(buf, sizeof(buf), 0, sizeof(buf) - RELAY_HEADER_LEN,
+				    WEFT_SUB_RELAY_TO, tag), 0);
+	memcpy(buf, want, sizeof(buf));
+	assert_int_equal(relay_wrap(buf, sizeof(buf), 0,
+				    sizeof(buf) - RELAY_HEADER_LEN + 1,
+				    WEFT_SUB_RELAY_TO, tag), -1);
+	assert_int_equal(relay_wrap(buf, sizeof(buf), 11,
+				    sizeof(buf) - RELAY_HEADER_LEN - 10,
+				    WEFT_SUB_RELAY_TO, tag), -1);
+	assert_int_equal(relay_wrap(buf, sizeof(buf), 1, sizeof(buf),
+				    WEFT_SUB_RELAY_TO, tag), -1);
+	assert_memory_equal(buf, want, sizeof(buf));
+}
+
+/* Mesh sides reaching each other through the relay at 192.0.2.100. */
+static void relay_net(struct net *n, struct side *a, struct side *b)
+{
+	net_init(n, a, b, false);
+	a->dev.mesh = b->dev.mesh = true;
+	make_endpoint(&n->relay, 100, 3478);
+	peer_set_endpoint(a->peer, &(struct wg_endpoint){ 0 });
+}
+
+static struct wg_endpoint via_relay(const struct net *n, const struct side *to)
+{
+	struct wg_endpoint e = n->relay;
+
+	e.relay = true;
+	relay_tag(e.tag, to->pub);
+	return e;
+}
+
+static void assert_relayed_from(const struct side *s, const struct side *from)
+{
+	assert_true(s->peer->endpoint.relay);
+	assert_memory_equal(s->peer->endpoint.tag, from->pub, WG_ENDPOINT_TAG_LEN);
+	assert_int_equal(s->peer->endpoint.port, s->net->relay.port);
+	assert_memory_equal(s->peer->endpoint.addr, s->net->relay.addr, 4);
+}
+
+static void test_relay_session(void **state)
+{
+	struct net n;
+	struct side a, b;
+	struct wg_endpoint to_b, to_a;
+
+	(void)state;
+	relay_net(&n, &a, &b);
+	to_b = via_relay(&n, &b);
+	to_a = via_relay(&n, &a);
+	peer_set_endpoint(a.peer, &to_b);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 100, 0xab);
+	pump(&n);
+	/* Handshake and data went through the relay, wrapped; B learned
+	 * A behind the relay with A's tag and answers the same way. */
+	assert_int_equal(b.ndelivered, 1);
+	assert_int_equal(b.delivered[0].len, 120);
+	assert_non_null(peer_keypair(a.peer, a.peer->current));
+	assert_relayed_from(&b, &a);
+	assert_true(endpoint_equal(&b.peer->endpoint, &to_a));
+	assert_true(a.dev.counters.tx_relayed >= 2);
+	assert_true(b.dev.counters.tx_relayed >= 1);
+	assert_int_equal(a.dev.counters.rx_relayed, b.dev.counters.tx_relayed);
+	assert_int_equal(b.dev.counters.rx_relayed, a.dev.counters.tx_relayed);
+	assert_int_equal(a.sent_relayed, a.dev.counters.tx_relayed);
+	tun_send(&b, "10.0.0.2", "10.0.0.1", 50, 0xcd);
+	pump(&n);
+	assert_int_equal(a.ndelivered, 1);
+	assert_relayed_from(&a, &b);
+
+	/* A direct packet moves a peer off the relay. */
+	peer_set_endpoint(a.peer, &b.addr);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 2);
+	assert_true(endpoint_equal(&b.peer->endpoint, &a.addr));
+	assert_false(b.peer->endpoint.relay);
+	/* A relayed one does not move it back: the host decides. */
+	peer_set_endpoint(a.peer, &to_b);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 3);
+	assert_true(endpoint_equal(&b.peer->endpoint, &a.addr));
+	/* ... and B's answers go direct. */
+	unsigned relayed = b.sent_relayed;
+	tun_send(&b, "10.0.0.2", "10.0.0.1", 10, 3);
+	pump(&n);
+	assert_int_equal(a.ndelivered, 2);
+	assert_int_equal(b.sent_relayed, relayed);
+	assert_int_equal(a.pool.nfree, a.pool.total);
+	assert_int_equal(b.pool.nfree, b.pool.total);
+	net_free(&n);
+}
+
+static unsigned path_seen[DEVICE_CONTROL_PATH + 1];
+static struct wg_endpoint path_from;
+
+static void path_control(void *ctx, const struct pkt *k, enum device_control kind)
+{
+	(void)ctx;
+	assert_true(kind <= DEVICE_CONTROL_PATH);
+	path_seen[kind]++;
+	path_from = k->ep;
+}
+
+/* A relayed frame wrapped as the relay would send it. */
+static uint32_t relay_from(uint8_t *out, const struct side *from,
+			   const void *msg, uint32_t len)
+{
+	le32_store(out, weft_type(WEFT_SUB_RELAY_FROM));
+	memcpy(out + 4, from->pub, WG_ENDPOINT_TAG_LEN);
+	memcpy(out + RELAY_HEADER_LEN, msg, len);
+	return RELAY_HEADER_LEN + len;
+}
+
+/* Not a mesh node: a relayed handshake is an unknown type, counted and
+ * dropped, and never reaches the host; neither do STUN and probes. */
+static void test_relay_needs_mesh(void **state)
+{
+	struct net n;
+	struct side a, b;
+	struct wg_endpoint to_b;
+	uint8_t frame[MSG_MAX], stun[20] = { 0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
+	uint8_t ping[100] = { WEFT_MESSAGE_TYPE, WEFT_SUB_PING, 0, 0 };
+	uint32_t len;
+
+	(void)state;
+	memset(path_seen, 0, sizeof(path_seen));
+	relay_net(&n, &a, &b);
+	b.dev.mesh = false;
+	b.dev.ops.control_rx = path_control;
+	to_b = via_relay(&n, &b);
+	peer_set_endpoint(a.peer, &to_b);
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 100, 0xab);
+	pump(&n);
+	assert_int_equal(b.ndelivered, 0);
+	assert_int_equal(b.dev.counters.rx_relayed, 0);
+	assert_true(b.dev.counters.rx_bad_type >= 1);
+	assert_int_equal(b.dev.counters.rx_bad_type, a.sent_relayed);
+	assert_int_equal(b.dev.counters.rx_control, 0);
+
+	/* STUN and probes, direct and relayed: dropped as well. */
+	queue_msg(&b, &a, stun, sizeof(stun));
+	queue_msg(&b, &a, ping, sizeof(ping));
+	len = relay_from(frame, &a, ping, sizeof(ping));
+	queue_msg(&b, &a, frame, len);
+	uint64_t bad = b.dev.counters.rx_bad_type;
+	deliver(&b);
+	assert_int_equal(b.dev.counters.rx_bad_type, bad + 3);
+	for (unsigned i = 0; i <= DEVICE_CONTROL_PATH; i++)
+		assert_int_equal(path_seen[i], 0);
+	assert_int_equal(b.pool.nfree, b.pool.total);
+	net_free(&n);
+}
+
+/* A mesh node hands STUN and weft messages other than admission and relay
+ * frames to the host as DEVICE_CONTROL_PATH, relayed ones with the relay
+ * and tag they came through; a frame within a frame is not unwrapped. */
+static void test_relay_path_control(void **state)
+{
+	struct net n;
+	struct side a, b;
+	uint8_t frame[MSG_MAX], inner[MSG_MAX];
+	uint8_t stun[20] = { 0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
+	uint8_t ping[100] = { WEFT_MESSAGE_TYPE, WEFT_SUB_PING, 0, 0 };
+	uint8_t resp[ADMISSION_RESPONSE_LEN] = { ADMISSION_MESSAGE_TYPE,
+						 ADMISSION_SUBTYPE_RESPONSE };
+	uint32_t len, ilen;
+
+	(void)state;
+	memset(path_seen, 0, sizeof(path_seen));
+	relay_net(&n, &a, &b);
+	/* Without a host hook: dropped. */
+	queue_msg(&b, &a, stun, sizeof(stun));
+	deliver(&b);
+	assert_int_equal(b.dev.counters.rx_bad_type, 1);
+
+	b.dev.ops.control_rx = path_control;
+	queue_msg(&b, &a, stun, sizeof(stun));
+	queue_msg(&b, &a, ping, sizeof(ping));
+	deliver(&b);
+	assert_int_equal(path_seen[DEVICE_CONTROL_PATH], 2);
+	assert_true(endpoint_equal(&path_from, &a.addr));
+	assert_int_equal(b.dev.counters.rx_control, 2);
+
+	/* Through the relay: the host sees where from. */
+	len = relay_from(frame, &a, ping, sizeof(ping));
+	queue_msg(&b, &a, frame, len);
+	deliver(&b);
+	assert_int_equal(path_seen[DEVICE_CONTROL_PATH], 3);
+	assert_true(path_from.relay);
+	assert_memory_equal(path_from.tag, a.pub, WG_ENDPOINT_TAG_LEN);
+	assert_int_equal(b.dev.counters.rx_relayed, 1);
+
+	/* Admission answers keep their own kind. */
+	queue_msg(&b, &a, resp, sizeof(resp));
+	deliver(&b);
+	assert_int_equal(path_seen[DEVICE_CONTROL_ADMISSION_RESPONSE], 1);
+	assert_int_equal(path_seen[DEVICE_CONTROL_PATH], 3);
+
+	/* A frame in a frame, and frames too short to hold a message. */
+	ilen = relay_from(inner, &a, ping, sizeof(ping));
+	len = relay_from(frame, &a, inner, ilen);
+	queue_msg(&b, &a, frame, len);
+	queue_msg(&b, &a, frame, RELAY_HEADER_LEN);
+	queue_msg(&b, &a, frame, RELAY_HEADER_LEN + 3);
+	uint64_t short_before = b.dev.counters.rx_bad_length;
+	deliver(&b);
+	assert_int_equal(path_seen[DEVICE_CONTROL_PATH], 3);
+	assert_int_equal(b.dev.counters.rx_bad_length, short_before + 3);
+	assert_int_equal(b.pool.nfree, b.pool.total);
+	net_free(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -976,6 +1261,10 @@ int main(void)
 		cmocka_unit_test(test_private_key_change),
 		cmocka_unit_test(test_staged_total_bounded),
 		cmocka_unit_test(test_control_messages),
+		cmocka_unit_test(test_relay_wrap),
+		cmocka_unit_test(test_relay_session),
+		cmocka_unit_test(test_relay_needs_mesh),
+		cmocka_unit_test(test_relay_path_control),
 	};
 
 	if (!crypto_init())
