@@ -12,7 +12,8 @@
  *   0x20-0x2f   relay registration (mesh/pathmsg.h)
  *   0x30-0x3f   path probes between devices (mesh/pathmsg.h)
  * A relayed frame is the 4-byte header, the 8-byte tag of the other device
- * (the first 8 bytes of its WireGuard public key) and the WireGuard
+ * (the first 8 bytes of its identity key, the one it registered with) and
+ * the WireGuard
  * message, which the relay forwards without reading: it never holds a key
  * that would open it. */
 #ifndef WEFT_CORE_RELAY_H
@@ -51,7 +52,7 @@ static inline uint8_t weft_subtype(const uint8_t *msg, size_t len)
 	return msg[1];
 }
 
-/* A device's tag: what relayed frames name it by. */
+/* A device's tag, from its identity key: what relayed frames name it by. */
 static inline void relay_tag(uint8_t tag[WG_ENDPOINT_TAG_LEN],
 			     const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
 {

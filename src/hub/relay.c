@@ -44,6 +44,7 @@ struct relay_dev {
 	char network[MESH_NAME_MAX];
 	struct wg_endpoint addr;
 	uint64_t last_time_ms;		/* of its newest registration */
+	wg_time_t registered;		/* when that came */
 	wg_time_t expires;
 	uint64_t tokens;		/* bytes it may still send */
 	wg_time_t refilled;
@@ -321,7 +322,9 @@ static void handle_register(struct relay *r, const uint8_t *msg, size_t len,
 		r->refused++;
 		return;
 	}
-	relay_tag(tag, reg.wg);
+	/* The tag is the identity's: the registration's signature proves it
+	 * is this device's, so no member can take another's frames. */
+	relay_tag(tag, reg.device);
 	i = find_tag(r, tag);
 	if (i != NIL && (memcmp(r->devs[i].device, reg.device, MESH_KEY_LEN) ||
 			 strcmp(r->devs[i].network, reg.network) ||
@@ -330,10 +333,17 @@ static void handle_register(struct relay *r, const uint8_t *msg, size_t len,
 		r->refused++;
 		return;
 	}
-	/* This source now belongs to this registration only. */
+	/* One registration per source address: another device's stays while
+	 * it is refreshed (a forged source cannot push it out), and gives way
+	 * once it stopped (the NAT gave its port to someone else). */
 	j = find_addr(r, &src);
-	if (j != NIL && j != i)
+	if (j != NIL && j != i) {
+		if (now < r->devs[j].registered + 3 * RELAY_REFRESH_S * NSEC_PER_SEC) {
+			r->refused++;
+			return;
+		}
 		dev_remove(r, j);
+	}
 	if (i == NIL) {
 		if (r->free_head == NIL) {
 			expire(r, now);
@@ -366,6 +376,7 @@ static void handle_register(struct relay *r, const uint8_t *msg, size_t len,
 		link_addr(r, i);
 	}
 	r->devs[i].last_time_ms = reg.time_ms;
+	r->devs[i].registered = now;
 	r->devs[i].expires = now + (wg_time_t)RELAY_REGISTRATION_S * NSEC_PER_SEC;
 	r->registrations++;
 	path_registered_build(out, reg.time_ms, &src);

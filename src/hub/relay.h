@@ -8,6 +8,10 @@
  *     carries a signed millisecond time that must be within 60 s of ours
  *     and newer than the device's last. Registrations per source address
  *     are rate limited (each costs a signature check).
+ *   - A device is named by its tag, the first bytes of its identity key,
+ *     so a registration (signed by that key) can claim no one else's. A
+ *     source address belongs to one device: another one's registration
+ *     from it is refused while the first is refreshed.
  *   - A frame is forwarded only from a registered address to a device of
  *     the same network; each device has a byte budget per second.
  *   - The relay never holds a WireGuard key: it moves sealed messages.
@@ -24,6 +28,7 @@ enum relay_defaults {
 	RELAY_DEFAULT_MBIT = 500,	/* per device */
 	RELAY_MAX_DEVICES = 1 << 16,
 	RELAY_REGISTRATION_S = 60,	/* a registration lasts */
+	RELAY_REFRESH_S = 5,		/* how often devices register */
 };
 
 struct relay_config {

@@ -398,7 +398,7 @@ static bool common_relay(const struct node *n, const struct announce *a,
 			if (endpoint_equal(&mine[i], &a->relays[j])) {
 				*out = mine[i];
 				out->relay = true;
-				relay_tag(out->tag, a->wg);
+				relay_tag(out->tag, a->device);
 				return true;
 			}
 	return false;

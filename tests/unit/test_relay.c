@@ -341,11 +341,11 @@ static void test_register(void **state)
 	assert_true(register_at(&fx, fx.a, fx.a_port, &dev[0], "acme", t + 1));
 }
 
-static size_t frame(uint8_t *out, uint8_t sub, const uint8_t wg[MESH_KEY_LEN],
+static size_t frame(uint8_t *out, uint8_t sub, const uint8_t id[MESH_KEY_LEN],
 		    const void *payload, size_t len)
 {
 	le32_store(out, weft_type(sub));
-	relay_tag(out + 4, wg);
+	relay_tag(out + 4, id);
 	memcpy(out + RELAY_HEADER_LEN, payload, len);
 	return RELAY_HEADER_LEN + len;
 }
@@ -362,55 +362,71 @@ static void test_forward(void **state)
 	randombytes_buf(payload, sizeof(payload));
 	payload[0] = 4;		/* a WireGuard data message, say */
 	payload[1] = payload[2] = payload[3] = 0;
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].pk, payload, sizeof(payload));
 	send_to(fx.a, fx.port, msg, n);
 	len = recv_within(fx.b, ans, sizeof(ans), ANSWER_MS, &from);
 	assert_int_equal(len, (long)n);
 	assert_int_equal(from, fx.port);
-	frame(want, WEFT_SUB_RELAY_FROM, dev[0].wg, payload, sizeof(payload));
+	frame(want, WEFT_SUB_RELAY_FROM, dev[0].pk, payload, sizeof(payload));
 	assert_memory_equal(ans, want, n);
 
 	/* And back. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].wg, payload, 32);
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].pk, payload, 32);
 	send_to(fx.b, fx.port, msg, n);
 	len = recv_within(fx.a, ans, sizeof(ans), ANSWER_MS, NULL);
 	assert_int_equal(len, (long)n);
-	frame(want, WEFT_SUB_RELAY_FROM, dev[1].wg, payload, 32);
+	frame(want, WEFT_SUB_RELAY_FROM, dev[1].pk, payload, 32);
 	assert_memory_equal(ans, want, n);
 
 	/* From a socket that did not register: nothing. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].pk, payload, sizeof(payload));
 	send_to(fx.c, fx.port, msg, n);
 	assert_int_equal(recv_within(fx.b, ans, sizeof(ans), QUIET_MS, NULL), -1);
 	/* To a tag nobody registered: nothing, anywhere. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, stranger.wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_TO, stranger.pk, payload, sizeof(payload));
 	send_to(fx.a, fx.port, msg, n);
 	assert_int_equal(recv_within(fx.b, ans, sizeof(ans), QUIET_MS, NULL), -1);
 	assert_int_equal(recv_within(fx.c, ans, sizeof(ans), 10, NULL), -1);
 	/* A RELAY_FROM sent to the relay is not forwarded. */
-	n = frame(msg, WEFT_SUB_RELAY_FROM, dev[1].wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_FROM, dev[1].pk, payload, sizeof(payload));
 	send_to(fx.a, fx.port, msg, n);
 	/* Too short to carry a message. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].wg, payload, 3);
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].pk, payload, 3);
 	send_to(fx.a, fx.port, msg, n);
 	/* Frames go to the main port only. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].pk, payload, sizeof(payload));
 	send_to(fx.a, (uint16_t)(fx.port + 1), msg, n);
 	assert_int_equal(recv_within(fx.b, ans, sizeof(ans), QUIET_MS, NULL), -1);
 
 	/* dev[0] moves to c: frames from a no longer count as its. */
 	assert_true(register_at(&fx, fx.c, fx.c_port, &dev[0], "acme", wall_ms() + 5));
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].pk, payload, sizeof(payload));
 	send_to(fx.a, fx.port, msg, n);
 	assert_int_equal(recv_within(fx.b, ans, sizeof(ans), QUIET_MS, NULL), -1);
 	send_to(fx.c, fx.port, msg, n);
 	len = recv_within(fx.b, ans, sizeof(ans), ANSWER_MS, NULL);
 	assert_int_equal(len, (long)n);
 	/* Frames for it go to c. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].wg, payload, 16);
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].pk, payload, 16);
 	send_to(fx.b, fx.port, msg, n);
 	assert_int_equal(recv_within(fx.c, ans, sizeof(ans), ANSWER_MS, NULL), (long)n);
 	assert_int_equal(recv_within(fx.a, ans, sizeof(ans), 10, NULL), -1);
+
+	/* c is dev[0]'s while it registers: dev[1] cannot take it over (as
+	 * with a forged source address). */
+	assert_false(register_at(&fx, fx.c, fx.c_port, &dev[1], "acme", wall_ms() + 6));
+	/* A device is named by its identity: dev[1] registering with dev[0]'s
+	 * WireGuard key still gets only its own frames. */
+	{
+		struct ident posing = dev[1];
+
+		memcpy(posing.wg, dev[0].wg, MESH_KEY_LEN);
+		assert_true(register_at(&fx, fx.b, fx.b_port, &posing, "acme", wall_ms() + 7));
+	}
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].pk, payload, 16);
+	send_to(fx.b, fx.port, msg, n);
+	assert_int_equal(recv_within(fx.c, ans, sizeof(ans), ANSWER_MS, NULL), (long)n);
+	assert_int_equal(recv_within(fx.b, ans, sizeof(ans), 10, NULL), -1);
 }
 
 /* A small budget: the burst passes (at least 256 KiB, hub/relay.c), the
@@ -428,7 +444,7 @@ static void test_budget(void **state)
 	assert_true(register_at(&f, f.a, f.a_port, &dev[0], "acme", wall_ms() + 100));
 	assert_true(register_at(&f, f.b, f.b_port, &dev[1], "acme", wall_ms() + 100));
 	memset(payload, 0x33, sizeof(payload));
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].wg, payload, sizeof(payload));
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[1].pk, payload, sizeof(payload));
 	for (unsigned i = 0; i < FRAMES; i += CHUNK) {
 		for (unsigned j = 0; j < CHUNK; j++)
 			send_to(f.a, f.port, msg, n);
@@ -447,7 +463,7 @@ static void test_budget(void **state)
 	assert_true(got < FRAMES);
 	assert_true(got >= BURST / n * 3 / 4);
 	/* The other direction has its own budget. */
-	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].wg, payload, 100);
+	n = frame(msg, WEFT_SUB_RELAY_TO, dev[0].pk, payload, 100);
 	send_to(f.b, f.port, msg, n);
 	assert_int_equal(recv_within(f.a, ans, sizeof(ans), ANSWER_MS, NULL), (long)n);
 	relay_down(&f);
