@@ -56,10 +56,14 @@ bool netmon_read(int fd, int ignore_ifindex)
 	ssize_t got;
 
 	while ((got = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		const struct nlmsghdr *h = (const void *)buf;
-		int len = (int)got;
+		size_t off = 0;
 
-		for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+		while (off + sizeof(struct nlmsghdr) <= (size_t)got) {
+			const struct nlmsghdr *h = (const void *)(buf + off);
+
+			if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > (size_t)got - off)
+				break;
+			off += NLMSG_ALIGN(h->nlmsg_len);
 			switch (h->nlmsg_type) {
 			case RTM_NEWADDR:
 			case RTM_DELADDR: {
