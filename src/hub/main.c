@@ -25,7 +25,7 @@
 
 #define DEFAULT_LISTEN "[::]:7480"
 #define DEFAULT_DB "sqlite:/var/lib/weft-hub/hub.db"
-#define DEFAULT_RELAY "0.0.0.0:3478"
+#define DEFAULT_RELAY "[::]:3478"	/* both families; 0.0.0.0 without IPv6 */
 
 static void usage(FILE *f)
 {
@@ -201,7 +201,14 @@ int main(int argc, char **argv)
 			.bytes_per_sec = (uint64_t)rate * 1000000 / 8,
 		};
 
-		if (relay_start(&relay, &rc, err)) {
+		int e = relay_start(&relay, &rc, err);
+
+		if ((e == -EAFNOSUPPORT || e == -EADDRNOTAVAIL) && !strcmp(relay_at, DEFAULT_RELAY)) {
+			/* A host without IPv6: the default falls back to IPv4. */
+			relay_at = rc.listen = "0.0.0.0:3478";
+			e = relay_start(&relay, &rc, err);
+		}
+		if (e) {
 			fprintf(stderr, "weft-hub: %s\n", err);
 			return 1;
 		}
