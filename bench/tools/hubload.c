@@ -5,10 +5,15 @@
  *
  *   hubload keygen FILE            new admin key (seed in FILE), prints the
  *                                  public key for weft-hub create-network
- *   hubload run --hub URL [--hub URL...] --network NET --admin FILE
- *               [--devices N] [--announce M] [--timeout S]
+ *   hubload run --hub URL [--hub URL...] --network NET [--network NET...]
+ *               --admin FILE [--devices N] [--announce M] [--timeout S]
  *               [--hub-pid PID...] [--source ADDR...]
  *
+ * A roster holds at most MESH_MAX_DEVICES (4096): more devices than that
+ * need several --network (each created with the admin key); subscriber i
+ * is in network i mod K, and announcement j is made in network j mod K,
+ * so it fans out to that network's share of the subscribers while all N
+ * long polls are held.
  * Several --hub (instances sharing one database): subscriber i follows
  * hub i mod H; the roster and every announcement go through the first, so
  * the subscribers of the others get them across instances. --hub-pid in
@@ -16,16 +21,18 @@
  * --source ADDR (repeatable): subscriber i connects from source i mod S,
  * for more than one address's worth of ephemeral ports.
  *
- * It publishes a roster of N devices signed by the admin key, opens the N
+ * It publishes a roster per network signed by the admin key, opens the N
  * long polls (since the roster's id), makes one untimed warm-up
- * announcement that every subscriber must receive (within 120 s: the
+ * announcement per network that its subscribers must all receive
+ * (within 120 s: the
  * long polls are all in place after it), then times M announcements,
  * each given S seconds (default 10) to reach everyone. The long polls run
  * on one epoll loop (curl's socket API), so the tool's own cost per
  * delivery does not grow with N.
  *
- * Output, one "name value" line each: subscribers, hubs, announce_via,
- * announcements, warmup_ms, all_p50_ms, all_p99_ms (until the last
+ * Output, one "name value" line each: subscribers, networks, hubs,
+ * announce_via, announcements, deliveries (expected, over all of them),
+ * warmup_ms (the slowest network's), all_p50_ms, all_p99_ms (until the last
  * subscriber), fanout_p50_ms, fanout_p99_ms, fanout_max_ms (per
  * delivery), hubK_fanout_p50_ms / _p99_ms / _max_ms (the subscribers of
  * the K-th hub), hubK_rss_kib (after the announcements), hubK_cpu_s
@@ -57,6 +64,7 @@
 enum limits {
 	MAX_HUBS = 8,
 	MAX_SOURCES = 16,
+	MAX_NETS = 16,
 	WARMUP_MS = 120000,
 	RETRY_MS = 1000,	/* a failed long poll waits this long */
 	POLL_WAIT_S = 25,	/* the long poll's wait= */
@@ -69,7 +77,7 @@ struct sub {
 	char *buf;
 	size_t len;
 	uint64_t since;
-	unsigned hub;
+	unsigned hub, net;
 	double retry_at;	/* > 0: failed, re-arm then */
 	uint8_t pk[32], sk[64];
 	char url[600];
@@ -80,8 +88,8 @@ struct lat {
 	size_t n, cap;
 };
 
-static const char *hubs[MAX_HUBS], *sources[MAX_SOURCES], *network;
-static unsigned n_hubs, n_sources;
+static const char *hubs[MAX_HUBS], *sources[MAX_SOURCES], *networks[MAX_NETS];
+static unsigned n_hubs, n_sources, n_nets, net_size[MAX_NETS];
 static long pids[MAX_HUBS];
 static unsigned n_pids;
 static struct sub *subs;
@@ -177,7 +185,7 @@ static void arm(CURLM *m, struct sub *s)
 	char path[256], auth[HUBAUTH_HEADER_MAX], h[HUBAUTH_HEADER_MAX + 32];
 
 	snprintf(path, sizeof(path), "/v1/networks/%s/events?since=%" PRIu64 "&wait=%d",
-		 network, s->since, POLL_WAIT_S);
+		 networks[s->net], s->since, POLL_WAIT_S);
 	snprintf(s->url, sizeof(s->url), "%s%s", hubs[s->hub], path);
 	hubauth_make(auth, s->sk, "GET", path, "", 0, (int64_t)time(NULL));
 	snprintf(h, sizeof(h), "Authorization: %s", auth);
@@ -358,12 +366,13 @@ static int keygen(const char *file)
 }
 
 /* Announce as subscriber d through the first hub, then wait up to
- * limit_ms for every subscriber to have it. Returns the time until the
- * last one (or the limit), -1 when the post failed. */
+ * limit_ms for every subscriber of d's network to have it. Returns the
+ * time until the last one (or the limit), -1 when the post failed. */
 static double announce(CURLM *m, struct sub *d, unsigned seq, double limit_ms)
 {
 	char path[256], *body, *env;
 	struct hub_reply rep;
+	const char *network = networks[d->net];
 	struct announce an;
 	size_t len;
 
@@ -397,21 +406,21 @@ static double announce(CURLM *m, struct sub *d, unsigned seq, double limit_ms)
 	want_id = answer_id(rep.body);
 	hub_reply_free(&rep);
 	free(env);
-	while (got_now < devices && now_ms() - t_announce < limit_ms)
+	while (got_now < net_size[d->net] && now_ms() - t_announce < limit_ms)
 		pump(m, 50);
 	return now_ms() - t_announce;
 }
 
 static int usage(void)
 {
-	return die("usage: hubload run --hub URL [--hub URL...] --network NET --admin FILE "
-		   "[--devices N] [--announce M] [--timeout S] [--hub-pid PID...] "
+	return die("usage: hubload run --hub URL [--hub URL...] --network NET [--network NET...] "
+		   "--admin FILE [--devices N] [--announce M] [--timeout S] [--hub-pid PID...] "
 		   "[--source ADDR...]");
 }
 
 int main(int argc, char **argv)
 {
-	unsigned announces = 50, timeout_s = 10, i, a, lost = 0;
+	unsigned announces = 50, timeout_s = 10, i, a, k, lost = 0;
 	const char *admin_file = NULL;
 	uint8_t seed[32], apk[32], ask[64];
 	char line[128], path[256], *body, *env;
@@ -420,7 +429,7 @@ int main(int argc, char **argv)
 	struct roster r;
 	struct hub_reply rep;
 	struct rlimit rl;
-	uint64_t roster_id;
+	uint64_t roster_id[MAX_NETS], deliveries = 0;
 	size_t len;
 	CURLM *m;
 	FILE *f;
@@ -437,23 +446,26 @@ int main(int argc, char **argv)
 		if (!strcmp(o, "--hub") && n_hubs < MAX_HUBS) hubs[n_hubs++] = v;
 		else if (!strcmp(o, "--hub-pid") && n_pids < MAX_HUBS) pids[n_pids++] = atol(v);
 		else if (!strcmp(o, "--source") && n_sources < MAX_SOURCES) sources[n_sources++] = v;
-		else if (!strcmp(o, "--network")) network = v;
+		else if (!strcmp(o, "--network") && n_nets < MAX_NETS) networks[n_nets++] = v;
 		else if (!strcmp(o, "--admin")) admin_file = v;
 		else if (!strcmp(o, "--devices")) devices = (unsigned)atoi(v);
 		else if (!strcmp(o, "--announce")) announces = (unsigned)atoi(v);
 		else if (!strcmp(o, "--timeout")) timeout_s = (unsigned)atoi(v);
-		else if (!strcmp(o, "--hub") || !strcmp(o, "--hub-pid") || !strcmp(o, "--source"))
-			return die("too many --hub, --hub-pid or --source (at most 8, 8, 16)");
+		else if (!strcmp(o, "--hub") || !strcmp(o, "--hub-pid") || !strcmp(o, "--source") ||
+			 !strcmp(o, "--network"))
+			return die("too many --hub, --hub-pid, --source or --network "
+				   "(at most 8, 8, 16, 16)");
 		else {
 			fprintf(stderr, "hubload: unknown option %s\n", o);
 			return usage();
 		}
 	}
-	if (!n_hubs || !network || !admin_file || !timeout_s)
+	if (!n_hubs || !n_nets || !admin_file || !timeout_s)
 		return usage();
-	if (!devices || devices > MESH_MAX_DEVICES) {
-		fprintf(stderr, "hubload: --devices: 1 to %u (a roster's limit)\n",
-			(unsigned)MESH_MAX_DEVICES);
+	if (!devices || (devices + n_nets - 1) / n_nets > MESH_MAX_DEVICES) {
+		fprintf(stderr, "hubload: --devices %u: a network holds at most %u devices; "
+			"give --network at least %u times\n", devices, (unsigned)MESH_MAX_DEVICES,
+			(devices + MESH_MAX_DEVICES - 1) / MESH_MAX_DEVICES);
 		return 1;
 	}
 	f = fopen(admin_file, "re");
@@ -476,43 +488,57 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The roster: N dynamic devices, keys derived from their index. */
-	memset(&r, 0, sizeof(r));
+	/* The devices, keys derived from their index; device i is in network
+	 * i mod K. A roster per network. */
 	subs = calloc(devices, sizeof(*subs));
 	have = calloc(devices, 1);
 	all = calloc(announces ? announces : 1, sizeof(*all));
-	r.devices = calloc(devices, sizeof(*r.devices));
-	if (!subs || !have || !all || !r.devices)
+	if (!subs || !have || !all)
 		return die("out of memory");
-	snprintf(r.network, sizeof(r.network), "%s", network);
-	r.version = (uint64_t)time(NULL);
-	if (!mesh_range4_parse(&r.range, "100.64.0.0/10"))
-		return die("range");
-	memcpy(r.admins[0], apk, 32);
-	r.n_admins = 1;
 	for (i = 0; i < devices; i++) {
 		uint8_t s[32] = { 0 };
 
 		memcpy(s, &i, sizeof(i));
 		s[31] = 0x5a;
 		crypto_sign_seed_keypair(subs[i].pk, subs[i].sk, s);
-		snprintf(r.devices[i].owner, MESH_NAME_MAX, "load");
-		snprintf(r.devices[i].name, MESH_NAME_MAX, "dev%u", i);
-		memcpy(r.devices[i].key, subs[i].pk, 32);
+		subs[i].net = i % n_nets;
+		subs[i].hub = i % n_hubs;
+		net_size[subs[i].net]++;
 	}
-	r.n_devices = devices;
-	if (roster_serialize(&r, &body, &len) || envelope_seal(ENV_ROSTER, ask, body, len, &env))
-		return die("cannot build the roster");
-	free(body);
-	snprintf(path, sizeof(path), "/v1/networks/%s/roster", network);
-	if (hubhttp_request(hubs[0], ask, "POST", path, env, strlen(env), 60000, NULL, &rep) ||
-	    rep.status != 200) {
-		fprintf(stderr, "hubload: publish via %s: %s\n", hubs[0], rep.error);
-		return 1;
+	for (k = 0; k < n_nets; k++) {
+		memset(&r, 0, sizeof(r));
+		r.devices = calloc(net_size[k], sizeof(*r.devices));
+		if (!r.devices)
+			return die("out of memory");
+		snprintf(r.network, sizeof(r.network), "%s", networks[k]);
+		r.version = (uint64_t)time(NULL);
+		if (!mesh_range4_parse(&r.range, "100.64.0.0/10"))
+			return die("range");
+		memcpy(r.admins[0], apk, 32);
+		r.n_admins = 1;
+		for (i = k; i < devices; i += n_nets) {
+			struct roster_device *dv = &r.devices[r.n_devices++];
+
+			snprintf(dv->owner, MESH_NAME_MAX, "load");
+			snprintf(dv->name, MESH_NAME_MAX, "dev%u", i);
+			memcpy(dv->key, subs[i].pk, 32);
+		}
+		if (roster_serialize(&r, &body, &len) ||
+		    envelope_seal(ENV_ROSTER, ask, body, len, &env))
+			return die("cannot build the roster");
+		free(body);
+		free(r.devices);
+		snprintf(path, sizeof(path), "/v1/networks/%s/roster", networks[k]);
+		if (hubhttp_request(hubs[0], ask, "POST", path, env, strlen(env), 60000, NULL,
+				    &rep) || rep.status != 200) {
+			fprintf(stderr, "hubload: publish %s via %s: %s\n", networks[k], hubs[0],
+				rep.error);
+			return 1;
+		}
+		roster_id[k] = answer_id(rep.body);
+		hub_reply_free(&rep);
+		free(env);
 	}
-	roster_id = answer_id(rep.body);
-	hub_reply_free(&rep);
-	free(env);
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	m = curl_multi_init();
@@ -528,8 +554,7 @@ int main(int argc, char **argv)
 		s->c = curl_easy_init();
 		if (!s->c)
 			return die("out of memory");
-		s->since = roster_id;
-		s->hub = i % n_hubs;
+		s->since = roster_id[s->net];
 		curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, on_data);
 		curl_easy_setopt(s->c, CURLOPT_WRITEDATA, s);
 		curl_easy_setopt(s->c, CURLOPT_PRIVATE, (char *)s);
@@ -545,32 +570,40 @@ int main(int argc, char **argv)
 		arm(m, s);
 	}
 
-	/* Warm-up: every long poll in place once everyone has this one. */
-	warm = announce(m, &subs[0], 0, WARMUP_MS);
-	if (warm < 0)
-		return 1;
-	if (got_now < devices) {
-		fprintf(stderr, "hubload: only %u of %u subscribers got the warm-up announcement "
-			"within %d s (first error: %s)\n", got_now, devices, WARMUP_MS / 1000,
-			errors ? first_error : "none");
-		return 1;
+	/* Warm-up: every long poll in place once everyone has had one. */
+	warm = 0;
+	for (k = 0; k < n_nets && k < devices; k++) {
+		double t = announce(m, &subs[k], 0, WARMUP_MS);
+
+		if (t < 0)
+			return 1;
+		if (got_now < net_size[k]) {
+			fprintf(stderr, "hubload: only %u of %u subscribers of %s got the warm-up "
+				"announcement within %d s (first error: %s)\n", got_now, net_size[k],
+				networks[k], WARMUP_MS / 1000, errors ? first_error : "none");
+			return 1;
+		}
+		warm = t > warm ? t : warm;
 	}
 	for (i = 0; i < n_pids; i++)
 		proc_stats(pids[i], &rss[i], &cpu0[i]);
 	load0 = self_cpu_s();
 	timing = true;
 	for (a = 0; a < announces; a++) {
-		all[a] = announce(m, &subs[(a + 1) % devices], a + 1, timeout_s * 1000.0);
+		struct sub *d = &subs[(a + n_nets) % devices];
+
+		all[a] = announce(m, d, a + 1, timeout_s * 1000.0);
 		if (all[a] < 0)
 			return 1;
-		lost += devices - got_now;
+		deliveries += net_size[d->net];
+		lost += net_size[d->net] - got_now;
 	}
 	timing = false;
 	for (i = 0; i < n_pids; i++)
 		proc_stats(pids[i], &rss[i], &cpu1[i]);
 
-	printf("subscribers %u\nhubs %u\nannounce_via %s\nannouncements %u\n",
-	       devices, n_hubs, hubs[0], announces);
+	printf("subscribers %u\nnetworks %u\nhubs %u\nannounce_via %s\nannouncements %u\n"
+	       "deliveries %" PRIu64 "\n", devices, n_nets, n_hubs, hubs[0], announces, deliveries);
 	printf("warmup_ms %.0f\n", warm);
 	printf("all_p50_ms %.1f\nall_p99_ms %.1f\n", pct(all, announces, 0.5),
 	       pct(all, announces, 0.99));
