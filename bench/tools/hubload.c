@@ -397,8 +397,9 @@ static double announce(CURLM *m, struct sub *d, unsigned seq, double limit_ms)
 	want_id = UINT64_MAX;	/* known once the POST answers */
 	snprintf(path, sizeof(path), "/v1/networks/%s/announce", network);
 	t_announce = now_ms();
-	if (hubhttp_request(hubs[0], d->sk, "POST", path, env, strlen(env), 10000, NULL,
-			    &rep) || rep.status != 200) {
+	/* The post waits its turn behind the long polls being (re)armed. */
+	if (hubhttp_request(hubs[0], d->sk, "POST", path, env, strlen(env), (long)limit_ms,
+			    NULL, &rep) || rep.status != 200) {
 		fprintf(stderr, "hubload: announce via %s: %s\n", hubs[0], rep.error);
 		free(env);
 		return -1;
