@@ -162,8 +162,9 @@ out=$RESULTS_DIR/hub-$(date +%F).md
     row "load tool CPU per announcement" "$(per_ann sqlite.out load_cpu_s) ms" "$(per_ann pg.out load_cpu_s) ms"
     row "time until every long poll had answered once (warm-up)" \
         "$(val sqlite.out warmup_ms) ms" "$(val pg.out warmup_ms) ms"
-    row "deliveries lost (not within ${HUB_TIMEOUT} s) / failed polls" \
-        "$(val sqlite.out lost) / $(val sqlite.out errors)" "$(val pg.out lost) / $(val pg.out errors)"
+    row "deliveries lost (not within ${HUB_TIMEOUT} s) / failed polls / posts not answered" \
+        "$(val sqlite.out lost) / $(val sqlite.out errors) / $(val sqlite.out posts_failed)" \
+        "$(val pg.out lost) / $(val pg.out errors) / $(val pg.out posts_failed)"
     echo
 } | tee -a "$out"
 pass "report in $out"
