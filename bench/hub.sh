@@ -20,7 +20,7 @@
 # exit trap, also on failure or Ctrl-C.
 #
 # Environment: WEFT_HUB, HUBLOAD (built binaries), HUB_DEVICES (10000),
-# HUB_ANNOUNCE (20), HUB_TIMEOUT (30: seconds an announcement may take
+# HUB_ANNOUNCE (10), HUB_TIMEOUT (30: seconds an announcement may take
 # to reach everyone before the rest count as lost), RESULTS_DIR
 # (bench/results).
 set -u
@@ -28,8 +28,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WEFT_HUB=${WEFT_HUB:-$ROOT/build/weft-hub}
 HUBLOAD=${HUBLOAD:-$ROOT/build/hubload}
 HUB_DEVICES=${HUB_DEVICES:-10000}
-HUB_ANNOUNCE=${HUB_ANNOUNCE:-20}
-HUB_TIMEOUT=${HUB_TIMEOUT:-30}
+HUB_ANNOUNCE=${HUB_ANNOUNCE:-10}
+HUB_TIMEOUT=${HUB_TIMEOUT:-60}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 TEST_BUDGET=${TEST_BUDGET:-1800}
 . "$ROOT/tests/netns/lib.sh"
@@ -77,8 +77,10 @@ load() {
         --admin "$WORK/load.admin" --devices "$HUB_DEVICES" --announce "$HUB_ANNOUNCE" \
         --timeout "$HUB_TIMEOUT" "$@" >"$WORK/$out" 2>"$WORK/$out.err"
     local rc=$?
-    ((rc == 0 || rc == 2)) || die "hubload ($out) failed: $(tail -1 "$WORK/$out.err")"
+    # A setup that cannot carry the load is a result too: noted, reported.
+    ((rc == 0 || rc == 2)) || { NOTES+=("$out: $(tail -1 "$WORK/$out.err")"); log "${NOTES[-1]}"; }
 }
+NOTES=()
 
 # a. One hub on SQLite.
 host_add sq
@@ -138,7 +140,7 @@ out=$RESULTS_DIR/hub-$(date +%F).md
 {
     echo "## Hub under $HUB_DEVICES devices, $(date '+%F %H:%M') ($(host_desc), $(uname -r))"
     echo
-    echo "Command: \`WEFT_HUB=build/weft-hub HUBLOAD=build/hubload HUB_DEVICES=$HUB_DEVICES HUB_ANNOUNCE=$HUB_ANNOUNCE bench/hub.sh\`"
+    echo "Command: \`WEFT_HUB=build/weft-hub HUBLOAD=build/hubload HUB_DEVICES=$HUB_DEVICES HUB_ANNOUNCE=$HUB_ANNOUNCE HUB_TIMEOUT=$HUB_TIMEOUT bench/hub.sh\`"
     echo "(weft $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'))"
     echo
     row measure "SQLite, one hub" "PostgreSQL, two hubs"
@@ -166,6 +168,7 @@ out=$RESULTS_DIR/hub-$(date +%F).md
         "$(val sqlite.out lost) / $(val sqlite.out errors) / $(val sqlite.out posts_failed)" \
         "$(val pg.out lost) / $(val pg.out errors) / $(val pg.out posts_failed)"
     echo
+    for n in "${NOTES[@]}"; do echo "Failed: $n"; echo; done
 } | tee -a "$out"
 pass "report in $out"
 lib_finish
