@@ -26,9 +26,13 @@ void api_init(struct api *a, struct store *s)
 
 void api_free(struct api *a)
 {
-	if (a->cached)
-		roster_free(&a->cached_roster);
-	a->cached = false;
+	unsigned i;
+
+	for (i = 0; i < API_ROSTER_CACHE; i++) {
+		if (a->cache[i].valid)
+			roster_free(&a->cache[i].roster);
+		a->cache[i].valid = false;
+	}
 }
 
 void api_error(struct api_response *rs, int status, const char *reason)
@@ -85,15 +89,28 @@ size_t api_body_limit(const char *path)
 static const struct roster *current_roster(struct api *a, const char *network,
 					   const struct store_network *n)
 {
+	struct api_cached_roster *c = NULL;
 	struct envelope e;
 	char reason[MESH_REASON_MAX];
 	struct roster r;
+	unsigned i;
 
 	if (!n->roster_env)
 		return NULL;
-	if (a->cached && a->cached_id == n->roster_id &&
-	    !strcmp(a->cached_network, network))
-		return &a->cached_roster;
+	/* This network's slot (hit, or stale), else a free or the oldest. */
+	for (i = 0; i < API_ROSTER_CACHE; i++) {
+		struct api_cached_roster *s = &a->cache[i];
+
+		if (s->valid && !strcmp(s->network, network)) {
+			c = s;
+			break;
+		}
+		if (!c || (c->valid && (!s->valid || s->used < c->used)))
+			c = s;
+	}
+	c->used = ++a->uses;
+	if (c->valid && c->id == n->roster_id && !strcmp(c->network, network))
+		return &c->roster;
 	if (envelope_parse(&e, n->roster_env, strlen(n->roster_env), reason))
 		return NULL;
 	if (roster_parse(&r, (const char *)e.body, e.body_len, reason)) {
@@ -101,12 +118,13 @@ static const struct roster *current_roster(struct api *a, const char *network,
 		return NULL;
 	}
 	envelope_free(&e);
-	api_free(a);
-	a->cached_roster = r;
-	a->cached_id = n->roster_id;
-	snprintf(a->cached_network, sizeof(a->cached_network), "%s", network);
-	a->cached = true;
-	return &a->cached_roster;
+	if (c->valid)
+		roster_free(&c->roster);
+	c->roster = r;
+	c->id = n->roster_id;
+	snprintf(c->network, sizeof(c->network), "%s", network);
+	c->valid = true;
+	return &c->roster;
 }
 
 static bool is_admin(const struct store_network *n, const uint8_t key[MESH_KEY_LEN])

@@ -16,15 +16,24 @@
 enum api_limits {
 	API_EVENTS_LIMIT = 1000,	/* messages per events answer */
 	API_WAIT_MAX = 30,		/* long-poll seconds */
+	API_ROSTER_CACHE = 8,		/* networks whose roster stays parsed */
+};
+
+/* The parsed current roster of a network: parsing one is O(devices^2)
+ * (roster_parse checks that keys and names are unique), so a hub with
+ * devices of several networks must not re-parse on every request. */
+struct api_cached_roster {
+	char network[MESH_NAME_MAX];
+	uint64_t id;
+	uint64_t used;		/* last use, for eviction */
+	bool valid;
+	struct roster roster;
 };
 
 struct api {
 	struct store *store;
-	/* The parsed current roster of the last network asked about. */
-	char cached_network[MESH_NAME_MAX];
-	uint64_t cached_id;
-	bool cached;
-	struct roster cached_roster;
+	uint64_t uses;
+	struct api_cached_roster cache[API_ROSTER_CACHE];
 };
 
 struct api_request {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,11 @@
 #include "os/linux/log.h"
 
 enum {
-	HTTP_CONN_LIMIT = 8192,
+	/* Connections at most: one per device following the stream, and
+	 * never more than descriptors are left for (HTTP_FD_RESERVE for the
+	 * database, the relay, epoll and logs). */
+	HTTP_CONN_LIMIT = 65536,
+	HTTP_FD_RESERVE = 64,
 	HTTP_CONN_TIMEOUT_S = 60,	/* idle connections */
 	TICK_MS = 100,			/* expiry of waits; longest store wait */
 };
@@ -335,13 +340,27 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
 	return 0;
 }
 
+/* The connection limit: HTTP_CONN_LIMIT, or what RLIMIT_NOFILE (raised
+ * by main) leaves room for. */
+static unsigned conn_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)HTTP_CONN_LIMIT + HTTP_FD_RESERVE)
+		return HTTP_CONN_LIMIT;
+	if (rl.rlim_cur < 2 * HTTP_FD_RESERVE)
+		return HTTP_FD_RESERVE;
+	return (unsigned)rl.rlim_cur - HTTP_FD_RESERVE;
+}
+
 int hub_http_start(struct hub_http **out, const char *db_path, const char *listen,
 		   char err[MESH_REASON_MAX])
 {
 	struct hub_http *h;
 	struct sockaddr_storage ss;
 	bool v6 = false;
-	unsigned flags;
+	unsigned flags, limit = conn_limit();
 
 	*out = NULL;
 	if (parse_listen(listen, &ss, &v6)) {
@@ -369,7 +388,7 @@ int hub_http_start(struct hub_http **out, const char *db_path, const char *liste
 	}
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, answer, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+				  MHD_OPTION_CONNECTION_LIMIT, limit,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 				  MHD_OPTION_END);
@@ -382,6 +401,9 @@ int hub_http_start(struct hub_http **out, const char *db_path, const char *liste
 		free(h);
 		return -EADDRINUSE;
 	}
+	if (limit < HTTP_CONN_LIMIT)
+		log_info("hub: at most %u connections (open-file limit %u); "
+			 "raise `ulimit -Hn` for more devices", limit, limit + HTTP_FD_RESERVE);
 	if (pthread_create(&h->ticker, NULL, ticker, h)) {
 		snprintf(err, MESH_REASON_MAX, "cannot start a thread");
 		hub_http_stop(h);
