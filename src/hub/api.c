@@ -85,6 +85,15 @@ size_t api_body_limit(const char *path)
 	return MESH_BODY_MAX;
 }
 
+/* The id of the roster of network that the cache holds, 0 none. */
+static uint64_t cached_roster_id(const struct api *a, const char *network)
+{
+	for (unsigned i = 0; i < API_ROSTER_CACHE; i++)
+		if (a->cache[i].valid && !strcmp(a->cache[i].network, network))
+			return a->cache[i].id;
+	return 0;
+}
+
 /* The parsed current roster of network, or NULL when none. */
 static const struct roster *current_roster(struct api *a, const char *network,
 					   const struct store_network *n)
@@ -95,7 +104,7 @@ static const struct roster *current_roster(struct api *a, const char *network,
 	struct roster r;
 	unsigned i;
 
-	if (!n->roster_env)
+	if (!n->roster_id)
 		return NULL;
 	/* This network's slot (hit, or stale), else a free or the oldest. */
 	for (i = 0; i < API_ROSTER_CACHE; i++) {
@@ -111,6 +120,8 @@ static const struct roster *current_roster(struct api *a, const char *network,
 	c->used = ++a->uses;
 	if (c->valid && c->id == n->roster_id && !strcmp(c->network, network))
 		return &c->roster;
+	if (!n->roster_env)
+		return NULL;	/* not sent: we were thought to hold it */
 	if (envelope_parse(&e, n->roster_env, strlen(n->roster_env), reason))
 		return NULL;
 	if (roster_parse(&r, (const char *)e.body, e.body_len, reason)) {
@@ -364,7 +375,10 @@ void api_handle(struct api *a, const struct api_request *rq,
 	    !strcmp(what, "announce") ? strcmp(rq->method, "POST") :
 	    (strcmp(rq->method, "GET") && strcmp(rq->method, "POST")))
 		return api_error(rs, 405, "method not allowed here");
-	err = store_network_get(a->store, network, &n);
+	/* The roster itself only when it is asked for or not yet parsed. */
+	err = store_network_get_cached(a->store, network,
+				       !strcmp(what, "roster") && !strcmp(rq->method, "GET") ?
+				       0 : cached_roster_id(a, network), &n);
 	if (err == -ENOENT)
 		return api_errorf(rs, 404, "unknown network %s", network);
 	if (err)

@@ -249,7 +249,7 @@ static const struct roster *roster_of(struct relay *r, const char *network)
 	if (c->checked_ms && now < c->checked_ms + ROSTER_RECHECK_MS)
 		return c->has ? &c->r : NULL;
 	c->checked_ms = now;
-	if (store_network_get(r->store, network, &sn))
+	if (store_network_get_cached(r->store, network, c->has ? c->roster_id : 0, &sn))
 		return c->has ? &c->r : NULL;
 	if (sn.roster_env && sn.roster_id != c->roster_id) {
 		char reason[MESH_REASON_MAX];

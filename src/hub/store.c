@@ -41,10 +41,16 @@ int store_network_create(struct store *s, const char *name,
 	return s->ops->network_create(s, name, admin);
 }
 
-int store_network_get(struct store *s, const char *name, struct store_network *out)
+int store_network_get_cached(struct store *s, const char *name, uint64_t have_id,
+			     struct store_network *out)
 {
 	memset(out, 0, sizeof(*out));
-	return s->ops->network_get(s, name, out);
+	return s->ops->network_get(s, name, have_id, out);
+}
+
+int store_network_get(struct store *s, const char *name, struct store_network *out)
+{
+	return store_network_get_cached(s, name, 0, out);
 }
 
 void store_network_free(struct store_network *n)

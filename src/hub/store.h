@@ -54,7 +54,13 @@ void store_close(struct store *s);
 /* -EEXIST when the network exists. */
 int store_network_create(struct store *s, const char *name,
 			 const uint8_t admin[MESH_KEY_LEN]);
-/* -ENOENT when unknown. Free roster_env with store_network_free. */
+/* -ENOENT when unknown. Free roster_env with store_network_free.
+ * roster_id is the current roster's message id (0: none); roster_env is
+ * left NULL when that id is have_id (the caller holds that roster
+ * already: a request does not copy the whole roster out of the store). */
+int store_network_get_cached(struct store *s, const char *name, uint64_t have_id,
+			     struct store_network *out);
+/* The same, roster_env always filled when there is a roster. */
 int store_network_get(struct store *s, const char *name,
 		      struct store_network *out);
 void store_network_free(struct store_network *n);

@@ -10,7 +10,7 @@ struct store_ops {
 	void (*close)(struct store *s);
 	int (*network_create)(struct store *s, const char *name,
 			      const uint8_t admin[MESH_KEY_LEN]);
-	int (*network_get)(struct store *s, const char *name,
+	int (*network_get)(struct store *s, const char *name, uint64_t have_id,
 			   struct store_network *out);
 	int (*current_announce)(struct store *s, const char *network,
 				const char *device, char **env);

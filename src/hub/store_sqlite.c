@@ -111,7 +111,7 @@ static int sqlite_network_create(struct store *ss, const char *name,
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int sqlite_network_get(struct store *ss, const char *name,
+static int sqlite_network_get(struct store *ss, const char *name, uint64_t have_id,
 			      struct store_network *out)
 {
 	struct sqlite_store *s = to_sqlite(ss);
@@ -131,17 +131,21 @@ static int sqlite_network_get(struct store *ss, const char *name,
 	sqlite3_finalize(st);
 	if (err)
 		return err;
-	st = prep(s, "SELECT env, id FROM messages WHERE network = ? AND type = 'roster'"
-		     " AND current = 1 ORDER BY id DESC LIMIT 1");
+	st = prep(s, "SELECT CASE WHEN id = ?2 THEN NULL ELSE env END, id FROM messages"
+		     " WHERE network = ?1 AND type = 'roster' AND current = 1"
+		     " ORDER BY id DESC LIMIT 1");
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-		out->roster_env = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)have_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		out->roster_id = (uint64_t)sqlite3_column_int64(st, 1);
+		if (sqlite3_column_text(st, 0) &&
+		    !(out->roster_env = strdup((const char *)sqlite3_column_text(st, 0))))
+			err = -ENOMEM;
 	}
 	sqlite3_finalize(st);
-	return 0;
+	return err;
 }
 
 static int sqlite_current_announce(struct store *ss, const char *network,

@@ -170,6 +170,16 @@ static void test_current_and_events(void **state)
 	assert_string_equal(n.roster_env, "{\"r\":1}");
 	assert_int_equal(n.roster_id, r1);
 	store_network_free(&n);
+	/* Holding that roster already: only its id comes back. */
+	assert_int_equal(store_network_get_cached(s, "acme", r1, &n), 0);
+	assert_null(n.roster_env);
+	assert_int_equal(n.roster_id, r1);
+	assert_int_equal(n.roster_version, 1);
+	store_network_free(&n);
+	/* Holding another one: the current one is sent. */
+	assert_int_equal(store_network_get_cached(s, "acme", r1 + 1000, &n), 0);
+	assert_string_equal(n.roster_env, "{\"r\":1}");
+	store_network_free(&n);
 
 	assert_int_equal(store_current_announce(s, "acme", "K2", &env), 0);
 	assert_string_equal(env, "{\"a\":3}");
