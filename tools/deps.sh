@@ -9,7 +9,7 @@ BUILD=(gcc pkg-config meson ninja-build libsodium-dev libssl-dev libcmocka-dev
        libmnl-dev libnftables-dev clang libclang-rt-14-dev)
 RUNTIME=(iproute2 iputils-ping procps psmisc coreutils)
 TEST=(wireguard-tools wireguard-go iperf3 socat tcpdump nftables util-linux zbar-tools
-      time sqlite3 curl jq postgresql conntrack)
+      time sqlite3 curl jq postgresql conntrack coturn)
 
 want=("${BUILD[@]}" "${RUNTIME[@]}")
 case "${1:-test}" in

@@ -27,9 +27,10 @@ lib_init mesh_nat
 [[ -x ${WEFT_HUB:-} ]] || { echo "SKIP: WEFT_HUB not built"; exit 77; }
 command -v nft >/dev/null || { echo "SKIP: nft not installed"; exit 77; }
 
-inet_init hub relay2
+inet_init hub relay2 stun3
 wan hub 1
 wan relay2 2
+wan stun3 3
 
 nat natab 21 192.168.1 easy
 nat natc 22 192.168.2 easy
@@ -50,7 +51,19 @@ spawn relay2 relay2 "$WEFT_HUB" --relay-only --relay 10.124.2.2:3478 --db "sqlit
 RELAY2_PID=$SPAWNED
 wait_for 10 grep -q "relay and STUN" "$WORK/relay2.log" || die "the relay did not start"
 
+# A STUN server that is not weft's (coturn), listed in the roster too.
+STUN3=
+if command -v turnserver >/dev/null; then
+    spawn stun3 stun3 turnserver -n --stun-only --listening-ip 10.124.3.2 \
+        --listening-port 3478 --no-cli --no-tls --no-dtls --db "$WORK/turndb" \
+        --pidfile "$WORK/turn.pid" --log-file stdout --simple-log
+    STUN3=10.124.3.2:3478
+fi
+
 for i in $DEVS; do device_identity "$i"; device_add "$i"; done
+if [[ -n $STUN3 ]]; then
+    $WEFT admin stun "$STUN3" >/dev/null || die "weft admin stun failed"
+fi
 # The second relay first: D-F use it until it is unplugged below.
 $WEFT admin relays 10.124.2.2:3478 10.124.1.2:3478 >/dev/null || die "weft admin relays failed"
 publish
@@ -120,6 +133,15 @@ check "netcheck measures the round trip to both relays" \
     jq -e '[.servers[] | select(.relay and .rtt_ms != null)] | length == 2' <<<"$nc_c"
 text_names_public() { netcheck 3 | grep -q '^public address  10.124.22.2:'; }
 check "netcheck's text names the public address" text_names_public
+if [[ -n $STUN3 ]]; then
+    nc_std=$(netcheck 3 --stun "$STUN3" --json)
+    check "a standard STUN server (coturn) tells C its public address" \
+        jq -e '.public | startswith("10.124.22.2:")' <<<"$nc_std"
+    stun_used() { node_status 3 | jq -e --arg s "$STUN3" '.servers[] | select(.server == $s) | .rtt_ms != null' >/dev/null; }
+    check "C's node asks the roster's standard STUN server too" stun_used
+else
+    skip "coturn (turnserver) not installed: no standard STUN server to ask"
+fi
 both_registered() { node_status 4 | jq -e '[.servers[] | select(.registered)] | length == 2' >/dev/null; }
 check "weft status lists both relays as registered" both_registered
 
