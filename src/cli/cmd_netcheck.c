@@ -34,6 +34,7 @@
 #include "mesh/envelope.h"
 #include "mesh/roster.h"
 #include "mesh/stun.h"
+#include "os/linux/sockaddr.h"
 
 enum {
 	MAX_SERVERS = 2 * MESH_MAX_RELAYS,
@@ -70,44 +71,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static socklen_t to_sa(struct sockaddr_storage *ss, const struct wg_endpoint *e)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (e->family == IP_V4) {
-		struct sockaddr_in *in = (void *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(e->port);
-		memcpy(&in->sin_addr, e->addr, 4);
-		return sizeof(*in);
-	}
-	struct sockaddr_in6 *in6 = (void *)ss;
-
-	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons(e->port);
-	in6->sin6_scope_id = e->scope_id;
-	memcpy(&in6->sin6_addr, e->addr, 16);
-	return sizeof(*in6);
-}
-
-static void from_sa(struct wg_endpoint *e, const struct sockaddr_storage *ss)
-{
-	memset(e, 0, sizeof(*e));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		e->family = IP_V4;
-		e->port = ntohs(in->sin_port);
-		memcpy(e->addr, &in->sin_addr, 4);
-	} else {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		e->family = IP_V6;
-		e->port = ntohs(in6->sin6_port);
-		memcpy(e->addr, &in6->sin6_addr, 16);
-	}
-}
-
 /* One Binding exchange with to from fd: true with *mapped, the round trip,
  * and where the answer came from. */
 static bool exchange(int fd, const struct wg_endpoint *to, bool change_port,
@@ -124,7 +87,7 @@ static bool exchange(int fd, const struct wg_endpoint *to, bool change_port,
 	for (int t = 0; t < TRIES; t++) {
 		double t0 = now_ms(), left;
 
-		sl = to_sa(&ss, to);
+		sl = sockaddr_from_endpoint(&ss, to->family == IP_V4 ? AF_INET : AF_INET6, to);
 		if (sendto(fd, req, n, 0, (struct sockaddr *)&ss, sl) < 0)
 			return false;
 		while ((left = t0 + TRY_MS - now_ms()) > 0) {
@@ -140,7 +103,7 @@ static bool exchange(int fd, const struct wg_endpoint *to, bool change_port,
 			    memcmp(got_txid, txid, sizeof(txid)))
 				continue;
 			*rtt = now_ms() - t0;
-			from_sa(from, &ss);
+			sockaddr_to_endpoint(from, &ss);
 			return true;
 		}
 	}

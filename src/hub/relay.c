@@ -27,6 +27,7 @@
 #include "mesh/stun.h"
 #include "os/linux/clock.h"
 #include "os/linux/log.h"
+#include "os/linux/sockaddr.h"
 
 enum {
 	BATCH = 64,
@@ -93,58 +94,6 @@ static uint64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ---- addresses ---- */
-
-static void to_endpoint(struct wg_endpoint *e, const struct sockaddr_storage *ss)
-{
-	memset(e, 0, sizeof(*e));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		e->family = IP_V4;
-		e->port = ntohs(in->sin_port);
-		memcpy(e->addr, &in->sin_addr, 4);
-	} else {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		e->port = ntohs(in6->sin6_port);
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			e->family = IP_V4;
-			memcpy(e->addr, in6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			e->family = IP_V6;
-			e->scope_id = in6->sin6_scope_id;
-			memcpy(e->addr, &in6->sin6_addr, 16);
-		}
-	}
-}
-
-static socklen_t to_sockaddr(struct sockaddr_storage *ss, int family,
-			     const struct wg_endpoint *e)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *in = (void *)ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(e->port);
-		memcpy(&in->sin_addr, e->addr, 4);
-		return sizeof(*in);
-	}
-	struct sockaddr_in6 *in6 = (void *)ss;
-
-	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons(e->port);
-	if (e->family == IP_V4) {
-		in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(in6->sin6_addr.s6_addr + 12, e->addr, 4);
-	} else {
-		memcpy(&in6->sin6_addr, e->addr, 16);
-		in6->sin6_scope_id = e->scope_id;
-	}
-	return sizeof(*in6);
 }
 
 /* ---- the device table: two chained hashes over one array ---- */
@@ -294,7 +243,7 @@ static void handle_stun(struct relay *r, int fd, const uint8_t *msg, size_t len,
 
 	if (stun_parse_request(msg, len, txid, &change))
 		return;
-	to_endpoint(&seen, from);
+	sockaddr_to_endpoint(&seen, from);
 	n = stun_response(r->stun_out, txid, &seen, NULL);
 	r->stun_answers++;
 	reply(r, change && fd == r->fd ? r->alt_fd : fd, from, r->stun_out, n);
@@ -310,7 +259,7 @@ static void handle_register(struct relay *r, const uint8_t *msg, size_t len,
 	uint64_t wall = wall_ms();
 	uint32_t i, j;
 
-	to_endpoint(&src, from);
+	sockaddr_to_endpoint(&src, from);
 	if (!ratelimiter_allow(r->reg_limit, src.family, src.addr, now) ||
 	    path_register_open(&reg, msg, len)) {
 		r->refused++;
@@ -411,7 +360,7 @@ static bool forward(struct relay *r, unsigned k, size_t len, unsigned *ntx,
 
 	if (len < RELAY_HEADER_LEN + 4)
 		return false;
-	to_endpoint(&src, &r->rx_name[k]);
+	sockaddr_to_endpoint(&src, &r->rx_name[k]);
 	from = find_addr(r, &src);
 	if (from == NIL || r->devs[from].expires <= now) {
 		r->unregistered++;
@@ -436,7 +385,7 @@ static bool forward(struct relay *r, unsigned k, size_t len, unsigned *ntx,
 	r->tx[*ntx].msg_hdr.msg_iovlen = 1;
 	r->tx[*ntx].msg_hdr.msg_name = &r->tx_name[*ntx];
 	r->tx[*ntx].msg_hdr.msg_namelen =
-		to_sockaddr(&r->tx_name[*ntx], r->family, &r->devs[to].addr);
+		sockaddr_from_endpoint(&r->tx_name[*ntx], r->family, &r->devs[to].addr);
 	(*ntx)++;
 	r->forwarded++;
 	r->forwarded_bytes += len;
@@ -541,13 +490,35 @@ static int bind_udp(int family, const struct wg_endpoint *at, uint16_t port)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	e.port = port;
-	if (bind(fd, (struct sockaddr *)&ss, to_sockaddr(&ss, family, &e))) {
+	if (bind(fd, (struct sockaddr *)&ss, sockaddr_from_endpoint(&ss, family, &e))) {
 		int err = -errno;
 
 		close(fd);
 		return err;
 	}
 	return fd;
+}
+
+/* Everything a relay holds; what was not set up yet is NULL or -1. */
+static void relay_free(struct relay *r)
+{
+	for (unsigned i = 0; i < ROSTER_CACHE; i++)
+		if (r->rosters[i].has)
+			roster_free(&r->rosters[i].r);
+	if (r->store)
+		store_close(r->store);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->alt_fd >= 0)
+		close(r->alt_fd);
+	if (r->stop_fd >= 0)
+		close(r->stop_fd);
+	free(r->devs);
+	free(r->by_tag);
+	free(r->by_addr);
+	free(r->buf);
+	free(r->reg_limit);
+	free(r);
 }
 
 int relay_start(struct relay **out, const struct relay_config *cfg,
@@ -610,20 +581,7 @@ int relay_start(struct relay **out, const struct relay_config *cfg,
 	*out = r;
 	return 0;
 fail:
-	if (r->store)
-		store_close(r->store);
-	if (r->fd >= 0)
-		close(r->fd);
-	if (r->alt_fd >= 0)
-		close(r->alt_fd);
-	if (r->stop_fd >= 0)
-		close(r->stop_fd);
-	free(r->devs);
-	free(r->by_tag);
-	free(r->by_addr);
-	free(r->buf);
-	free(r->reg_limit);
-	free(r);
+	relay_free(r);
 	return e;
 }
 
@@ -640,17 +598,5 @@ void relay_stop(struct relay *r)
 		 PRIu64 " to unknown, %" PRIu64 " over budget, %" PRIu64 " STUN answers",
 		 r->forwarded, r->forwarded_bytes, r->registrations, r->refused,
 		 r->unregistered, r->unknown_dest, r->over_budget, r->stun_answers);
-	for (unsigned i = 0; i < ROSTER_CACHE; i++)
-		if (r->rosters[i].has)
-			roster_free(&r->rosters[i].r);
-	store_close(r->store);
-	close(r->fd);
-	close(r->alt_fd);
-	close(r->stop_fd);
-	free(r->devs);
-	free(r->by_tag);
-	free(r->by_addr);
-	free(r->buf);
-	free(r->reg_limit);
-	free(r);
+	relay_free(r);
 }
