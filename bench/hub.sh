@@ -48,6 +48,7 @@ fi
 ulimit -n "$(ulimit -Hn)"
 
 lib_init hub_bench
+. "$ROOT/tests/netns/pg_lib.sh"
 NETS=$(((HUB_DEVICES + 4095) / 4096))
 load_key=$("$HUBLOAD" keygen "$WORK/load.admin") || die "hubload keygen failed"
 nets=() net_args=()
@@ -91,30 +92,10 @@ load sq sqlite.out --hub http://127.0.0.1:7481 --hub-pid "$sq_pid"
 teardown
 
 # b. PostgreSQL and two hubs on it.
-PGDIR=$WORK/pg
-DB_URI="postgresql://postgres@/weft?host=$PGDIR"
-pg() { (cd / && runuser -u postgres -- "$PG_BIN/$1" "${@:2}"); }
-pg_cleanup() {
-    local pid
-    [[ -f $PGDIR/data/postmaster.pid ]] || return 0
-    pg pg_ctl -D "$PGDIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1
-    pid=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null)
-    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
-    return 0
-}
 # The exit trap: the hubs first (so they do not see the server go), then
 # the server, then the rest as lib.sh does it.
 trap 'rc=$?; teardown; pg_cleanup; (exit $rc); lib_cleanup' EXIT
-chmod 755 "$WORK"
-mkdir "$PGDIR" && chown postgres "$PGDIR" && chmod 700 "$PGDIR"
-touch "$WORK/postgres.log" && chown postgres "$WORK/postgres.log"
-pg initdb -D "$PGDIR/data" -A trust -U postgres >"$WORK/initdb.log" 2>&1 ||
-    die "initdb failed: $(tail -1 "$WORK/initdb.log")"
-pg pg_ctl -D "$PGDIR/data" -l "$WORK/postgres.log" -w -t 30 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$PGDIR'" start >/dev/null ||
-    die "postgres did not start: $(tail -1 "$WORK/postgres.log")"
-pg psql -h "$PGDIR" -U postgres -qc "CREATE DATABASE weft" postgres >/dev/null ||
-    die "CREATE DATABASE failed"
+pg_init
 pg_pid=$(head -1 "$PGDIR/data/postmaster.pid")
 host_add pgh
 create_networks "$DB_URI"

@@ -21,42 +21,13 @@ lib_init hub_pg
 for t in curl openssl xxd jq runuser; do
     command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] ||
-    { echo "SKIP: PostgreSQL server not installed (Debian: postgresql)"; exit 77; }
-id postgres >/dev/null 2>&1 || { echo "SKIP: no postgres user"; exit 77; }
-
-PGDIR=$WORK/pg
-DB_URI="postgresql://postgres@/weft?host=$PGDIR"
+. "$SRCDIR/tests/netns/pg_lib.sh"
+pg_available || { echo "SKIP: PostgreSQL server not installed (Debian: postgresql)"; exit 77; }
 H1=http://127.0.0.1:7480 H2=http://127.0.0.1:7481
 NDEV=100
-
-pg() { (cd / && runuser -u postgres -- "$PG_BIN/$1" "${@:2}"); }
-pg_start() {
-    pg pg_ctl -D "$PGDIR/data" -l "$WORK/postgres.log" -w -t 30 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$PGDIR' -c track_commit_timestamp=on" \
-        start >/dev/null
-}
-pg_kill() { pg pg_ctl -D "$PGDIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1; }
 # The exit trap: the server down (whatever state it is in), then lib.sh's.
-pg_cleanup() {
-    local pid
-    [[ -f $PGDIR/data/postmaster.pid ]] || return 0
-    pg_kill
-    pid=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null)
-    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
-    return 0
-}
 trap 'rc=$?; pg_cleanup; (exit $rc); lib_cleanup' EXIT
-
-chmod 755 "$WORK"
-mkdir "$PGDIR" && chown postgres "$PGDIR" && chmod 700 "$PGDIR"
-touch "$WORK/postgres.log" && chown postgres "$WORK/postgres.log"
-pg initdb -D "$PGDIR/data" -A trust -U postgres >"$WORK/initdb.log" 2>&1 ||
-    die "initdb failed: $(tail -1 "$WORK/initdb.log")"
-pg_start || die "postgres did not start: $(tail -1 "$WORK/postgres.log")"
-pg psql -h "$PGDIR" -U postgres -qc "CREATE DATABASE weft" postgres >/dev/null ||
-    die "CREATE DATABASE failed"
+pg_init "-c track_commit_timestamp=on"
 
 host_add hub
 export WEFT_ADMIN_DIR=$WORK/admin
