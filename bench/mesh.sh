@@ -62,7 +62,7 @@ up_max=$(tail -1 <<<"$sorted")
 # The hub load, on a hub of its own (same host namespace as the load tool).
 load_key=$("$HUBLOAD" keygen "$WORK/load.admin") || die "hubload keygen failed"
 "$WEFT_HUB" create-network load --admin-key "$load_key" --db "sqlite:$WORK/load.db" >/dev/null
-spawn hub loadhub "$WEFT_HUB" --listen 127.0.0.1:7481 --db "sqlite:$WORK/load.db"
+spawn hub loadhub "$WEFT_HUB" --listen 127.0.0.1:7481 --relay off --db "sqlite:$WORK/load.db"
 load_pid=$SPAWNED
 wait_for 10 grep -q "listening on" "$WORK/loadhub.log" || die "the load hub did not start"
 on hub "$HUBLOAD" run --hub http://127.0.0.1:7481 --network load --admin "$WORK/load.admin" \
