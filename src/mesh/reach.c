@@ -250,6 +250,28 @@ wg_time_t reach_peer_tick(struct reach *r, struct reach_peer *rp, wg_time_t now)
 	return path_next_event(&rp->path);
 }
 
+/* A ping came from a candidate that has not answered us yet: ping it back
+ * at once rather than at the next burst tick (our earlier pings may have
+ * reached the peer before it knew us), so both sides confirm the path
+ * within a round trip of each other. */
+static void triggered_ping(struct reach *r, struct reach_peer *rp,
+			   const struct wg_endpoint *from, wg_time_t now)
+{
+	for (unsigned i = 0; i < rp->path.n; i++) {
+		struct path_cand *c = &rp->path.cands[i];
+
+		if (!endpoint_equal(&c->ep, from))
+			continue;
+		if ((c->pong_at && now < c->pong_at + PATH_ALIVE) ||
+		    (c->ping_sent && now < c->ping_sent + PATH_BURST_INTERVAL / 5))
+			return;
+		rnd(c->txid, PATH_TXID_LEN);
+		c->ping_sent = now;
+		send_probe(r, rp, WEFT_SUB_PING, c->txid, &c->ep, NULL);
+		return;
+	}
+}
+
 static void input_probe(struct reach *r, const struct pkt *k, wg_time_t now,
 			struct reach_peer *(*find)(void *, const uint8_t *), void *arg)
 {
@@ -267,9 +289,11 @@ static void input_probe(struct reach *r, const struct pkt *k, wg_time_t now,
 	switch (pr.sub) {
 	case WEFT_SUB_PING:
 		send_probe(r, rp, WEFT_SUB_PONG, pr.txid, &k->ep, &k->ep);
-		if (!k->ep.relay)
+		if (!k->ep.relay) {
 			path_observed(&rp->path, &k->ep,
 				      r->is_lan && r->is_lan(r->lan_ctx, &k->ep), now);
+			triggered_ping(r, rp, &k->ep, now);
+		}
 		break;
 	case WEFT_SUB_PONG:
 		if (path_pong(&rp->path, pr.txid, now))

@@ -68,8 +68,10 @@ fi
 js=$(node_status 1)
 check "weft status lists 3 peers on d1" \
     test "$(jq '.peers | length' <<<"$js")" = 3
-check "every peer of d1 is on the LAN path" \
-    test "$(jq -r '[.peers[].path] | unique | join(",")' <<<"$js")" = lan
+# A path is "lan" once a probe on it was answered: at most a probe burst
+# interval (0.5 s) after the tunnel works.
+all_lan() { test "$(node_status 1 | jq -r '[.peers[].path] | unique | join(",")')" = lan; }
+check "every peer of d1 is on the LAN path" wait_for 5 all_lan
 check "text status names the peers" bash -c "on_out=\$(ip netns exec ${T_NSOF[d1]} $WEFT status $(mif 1)); grep -q owner2/d2 <<<\"\$on_out\""
 
 # weft down on one node: its interface and pid file are gone.
