@@ -132,7 +132,7 @@ struct noise_local;
 struct noise_ops;
 
 enum admission_wire {
-	ADMISSION_MESSAGE_TYPE = 0x57,	/* 'W' */
+	ADMISSION_MESSAGE_TYPE = 0x57,	/* 'W': WEFT_MESSAGE_TYPE (core/relay.h) */
 	ADMISSION_SUBTYPE_REQUEST = 0x01,
 	ADMISSION_SUBTYPE_RESPONSE = 0x02,
 	ADMISSION_MAX_PREFIXES = 8,

@@ -12,6 +12,9 @@
 #include "crypto/aead.h"
 #include "crypto/ct.h"
 
+_Static_assert((int)ADMISSION_MESSAGE_TYPE == (int)WEFT_MESSAGE_TYPE,
+	       "admission messages are weft messages (core/relay.h)");
+
 static void drop(struct device *d, struct pkt *k, uint64_t *counter)
 {
 	(*counter)++;

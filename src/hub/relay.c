@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -87,14 +86,6 @@ struct relay {
 	uint64_t forwarded, forwarded_bytes, unregistered, unknown_dest,
 		 over_budget, registrations, refused, stun_answers;
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the device table: two chained hashes over one array ---- */
 
@@ -178,7 +169,7 @@ static const struct roster *roster_of(struct relay *r, const char *network)
 {
 	struct roster_cache *c = NULL;
 	struct store_network sn;
-	uint64_t now = wall_ms();
+	uint64_t now = clock_wall_ms();
 	unsigned i;
 
 	for (i = 0; i < ROSTER_CACHE && !c; i++)
@@ -256,7 +247,7 @@ static void handle_register(struct relay *r, const uint8_t *msg, size_t len,
 	const struct roster *ro;
 	struct wg_endpoint src;
 	uint8_t tag[WG_ENDPOINT_TAG_LEN], out[PATH_REGISTERED_LEN];
-	uint64_t wall = wall_ms();
+	uint64_t wall = clock_wall_ms();
 	uint32_t i, j;
 
 	sockaddr_to_endpoint(&src, from);

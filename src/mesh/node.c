@@ -101,21 +101,11 @@ struct node {
 	/* reachability: relays, STUN, probes (mesh/reach.h) */
 	struct reach reach;
 	uint64_t servers_of;	/* roster version reach has the servers of */
-	struct wg_endpoint ann_relays[MESH_MAX_RELAYS];	/* announced */
-	unsigned n_ann_relays;
 	struct wg_endpoint up_relays[MESH_MAX_RELAYS];	/* registered, last seen */
 	unsigned n_up_relays;
 	int mon_fd;		/* netlink: address and route changes */
 	wg_time_t net_check_at;	/* 0: no change pending */
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- helper requests ---- */
 
@@ -232,7 +222,7 @@ static void announce(struct node *n)
 	struct announce a;
 	char *body = NULL, *env = NULL;
 	size_t len;
-	uint64_t now = wall_ms();
+	uint64_t now = clock_wall_ms();
 
 	if (!self || n->ann_inflight)
 		return;
@@ -242,9 +232,7 @@ static void announce(struct node *n)
 	memcpy(a.wg, n->wg_pub, 32);
 	memcpy(a.endpoints, n->cands, sizeof(a.endpoints));
 	a.n_endpoints = n->n_cands;
-	n->n_ann_relays = reach_relays(&n->reach, n->ann_relays, MESH_MAX_RELAYS);
-	memcpy(a.relays, n->ann_relays, sizeof(a.relays));
-	a.n_relays = n->n_ann_relays;
+	a.n_relays = reach_relays(&n->reach, a.relays, MESH_MAX_RELAYS);
 	if (!self->has_ip && n->has_ip) {
 		a.has_ip = true;
 		a.ip = n->ip;
@@ -738,7 +726,7 @@ static void offer(struct node *n, json_t *m)
 		else if (r < 0)
 			log_warn("rejected roster (message %" PRIu64 "): %s", id, reason);
 	} else {
-		r = meshview_offer_announce(&n->view, env, strlen(env), id, wall_ms(), reason);
+		r = meshview_offer_announce(&n->view, env, strlen(env), id, clock_wall_ms(), reason);
 		if (r < 0)
 			log_warn("rejected announcement (message %" PRIu64 "): %s", id, reason);
 	}
@@ -792,7 +780,7 @@ static void hub_drain(struct node *n)
 					res.ann_err);
 			n->ann_err_logged = true;
 			n->ann_wanted = true;	/* again in 10 s (on_tick) */
-			n->last_ann_ms = wall_ms();
+			n->last_ann_ms = clock_wall_ms();
 		}
 	}
 	if (res.n || res.ann_done)
@@ -807,7 +795,7 @@ static char *status_json(struct node *n)
 	const struct roster *r = &n->view.roster;
 	char buf[2 * MESH_NAME_MAX], *out;
 	unsigned i;
-	uint64_t now_s = wall_ms() / 1000;
+	uint64_t now_s = clock_wall_ms() / 1000;
 
 	json_object_set_new(o, "network", json_string(n->view.network));
 	json_object_set_new(o, "interface", json_string(n->cfg->ifname));
@@ -1082,8 +1070,8 @@ static void on_tick(void *ctx, wg_time_t now)
 	if (n->using && n->cfg->killswitch && endpoints_changed(n))
 		reconcile(n);
 	if (n->has_ip && !n->ann_inflight &&
-	    ((n->ann_wanted && wall_ms() >= n->last_ann_ms + (n->ann_err_logged ? 10000 : 0)) ||
-	     wall_ms() >= n->last_ann_ms + MESH_ANNOUNCE_REFRESH_S * 1000ULL))
+	    ((n->ann_wanted && clock_wall_ms() >= n->last_ann_ms + (n->ann_err_logged ? 10000 : 0)) ||
+	     clock_wall_ms() >= n->last_ann_ms + MESH_ANNOUNCE_REFRESH_S * 1000ULL))
 		announce(n);
 }
 

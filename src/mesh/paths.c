@@ -161,26 +161,29 @@ bool path_pong(struct path_peer *pp, const uint8_t txid[PATH_TXID_LEN],
 	return false;
 }
 
+/* Whether working candidate i beats working candidate b: lan first; of
+ * one kind, the one in use (no flapping between two good paths), else
+ * the faster. */
+static bool better(const struct path_peer *pp, int i, int b)
+{
+	const struct path_cand *c = &pp->cands[i], *o = &pp->cands[b];
+
+	if (c->lan != o->lan)
+		return c->lan;
+	if (b == pp->best || i == pp->best)
+		return i == pp->best;
+	return c->rtt_ns < o->rtt_ns;
+}
+
 bool path_choose(struct path_peer *pp, wg_time_t now, struct wg_endpoint *ep)
 {
 	int best = -1;
 	unsigned i;
 	bool changed;
 
-	/* The one in use stays while it works and nothing of a better kind
-	 * does: no flapping between two good paths. */
-	for (i = 0; i < pp->n; i++) {
-		const struct path_cand *c = &pp->cands[i];
-
-		if (!alive(c, now))
-			continue;
-		if (best < 0 ||
-		    (c->lan && !pp->cands[best].lan) ||
-		    (c->lan == pp->cands[best].lan && (int)i != pp->best &&
-		     best != pp->best && c->rtt_ns < pp->cands[best].rtt_ns) ||
-		    (c->lan == pp->cands[best].lan && (int)i == pp->best))
+	for (i = 0; i < pp->n; i++)
+		if (alive(&pp->cands[i], now) && (best < 0 || better(pp, (int)i, best)))
 			best = (int)i;
-	}
 	pp->best = best;
 	memset(ep, 0, sizeof(*ep));
 	if (best >= 0) {

@@ -3,22 +3,14 @@
 #include "mesh/reach.h"
 
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 #include "core/peer.h"
 #include "core/relay.h"
 #include "mesh/pathmsg.h"
+#include "os/linux/clock.h"
 #include "os/linux/log.h"
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void rnd(void *buf, size_t len)
 {
@@ -101,7 +93,7 @@ void reach_tick(struct reach *r, wg_time_t now)
 		if (s->relay && (!s->sent || now >= s->sent + REACH_REGISTER_EVERY)) {
 			struct path_register reg;
 			uint8_t out[PATH_REGISTER_LEN];
-			uint64_t t = wall_ms();
+			uint64_t t = clock_wall_ms();
 
 			memset(&reg, 0, sizeof(reg));
 			snprintf(reg.network, sizeof(reg.network), "%s", r->network);

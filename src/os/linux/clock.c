@@ -67,3 +67,11 @@ void clock_wall(uint64_t *sec, uint64_t *nsec)
 	*sec = (uint64_t)ts.tv_sec;
 	*nsec = (uint64_t)ts.tv_nsec;
 }
+
+uint64_t clock_wall_ms(void)
+{
+	uint64_t sec, nsec;
+
+	clock_wall(&sec, &nsec);
+	return sec * 1000 + nsec / 1000000;
+}

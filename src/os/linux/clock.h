@@ -18,5 +18,7 @@ void clock_tai64n(uint8_t out[NOISE_TIMESTAMP_LEN]);
 
 /* CLOCK_REALTIME, e.g. for "last handshake" in the UAPI. */
 void clock_wall(uint64_t *sec, uint64_t *nsec);
+/* The same in milliseconds: signed message times of the mesh. */
+uint64_t clock_wall_ms(void);
 
 #endif
