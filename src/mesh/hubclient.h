@@ -16,7 +16,9 @@
 enum hubclient_values {
 	HUBCLIENT_QUEUE_MAX = 8,	/* event answers waiting for the loop */
 	HUBCLIENT_WAIT_S = 25,		/* long-poll seconds */
-	HUBCLIENT_RETRY_CAP_MS = 30000,
+	/* Jittered, so a restarted hub is not hit by every node at once; a
+	 * short cap, so a hub back after a short outage is found soon. */
+	HUBCLIENT_RETRY_CAP_MS = 15000,
 };
 
 struct hubclient {
