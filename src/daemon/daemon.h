@@ -21,6 +21,10 @@ enum daemon_limits {
 	BATCHES_PER_TURN = 4,
 };
 
+/* A TUN turn this long after the last one reads one packet only
+ * (handle_tun_offload). */
+#define TUN_SPARSE_GAP_NS (200 * 1000ULL)
+
 struct uapi_client {
 	int fd;			/* -1: slot free */
 	char *in;
@@ -66,6 +70,7 @@ struct daemon {
 
 	uint8_t *tunbuf;	/* one raw TUN read (vnet_hdr mode) */
 	bool tun_gro;		/* coalesce TCP segments on TUN writes */
+	wg_time_t tun_last_read;	/* monotonic ns of the last TUN turn */
 	struct gro_plan gro;
 
 	struct daemon_hooks hooks;

@@ -410,13 +410,22 @@ static void tun_gone(struct daemon *dm, int err)
 }
 
 /* vnet_hdr mode: each read is one (super-)packet; segment it in place of
- * the kernel and hand the device full batches. */
+ * the kernel and hand the device full batches. Only a read that fails
+ * tells that the queue is empty, so after a quiet spell (sparse traffic:
+ * a ping, a request) a turn reads one packet and leaves the rest to
+ * epoll, which reports the descriptor again at once if more came: one
+ * system call less per packet where latency matters, at most one
+ * epoll_wait more when traffic picks up. */
 static bool handle_tun_offload(struct daemon *dm)
 {
 	struct batch b = { 0 };
-	unsigned reads;
+	wg_time_t now = clock_now();
+	bool sparse = now - dm->tun_last_read > TUN_SPARSE_GAP_NS;
+	unsigned reads, limit = sparse ? 1 : BATCHES_PER_TURN * 16;
 
-	for (reads = 0; reads < BATCHES_PER_TURN * 16; reads++) {
+	dm->tun_last_read = now;
+
+	for (reads = 0; reads < limit; reads++) {
 		struct virtio_net_hdr h;
 		ssize_t n = tun_read_raw(&dm->tun, dm->tunbuf, TUN_RAW_MAX);
 
@@ -476,7 +485,8 @@ static bool handle_tun(struct daemon *dm)
 
 /* Datagrams of one family; with UDP GRO one read may bring many, and
  * segments that did not fit the batch wait in the socket's ring, where
- * epoll cannot see them: report them as work left over. */
+ * epoll cannot see them: report them as work left over. A read that
+ * found the queue empty ends the turn without another (empty) one. */
 static bool handle_udp(struct daemon *dm, int which)
 {
 	struct batch b = { 0 };
@@ -486,7 +496,8 @@ static bool handle_udp(struct daemon *dm, int which)
 
 		if (b.n)
 			device_udp_input(&dm->dev, &b, clock_now());
-		if (n <= 0 && !udp_pending(&dm->udp, which))
+		if ((n <= 0 && !udp_pending(&dm->udp, which)) ||
+		    udp_drained(&dm->udp, which))
 			return false;
 	}
 	return true;	/* budget used up: more may be waiting */
@@ -522,6 +533,7 @@ void daemon_log_counters(const struct daemon *dm)
 		{ "tun_read_dropped", dm->tun_read_dropped },
 		{ "tun_gro_units", dm->tun_gro_units },
 		{ "rx_control", c->rx_control },
+		{ "udp_socket_drops", dm->udp_open ? udp_socket_drops(&dm->udp) : 0 },
 	};
 	char line[1024];
 	size_t len = 0;

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #include "os/linux/log.h"
+#include "os/linux/udp_filter.h"
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -173,12 +175,21 @@ static bool env_off(const char *name)
 static int probe_offloads(struct udp *u)
 {
 	bool no_gso = env_off(UDP_ENV_NO_GSO), no_gro = env_off(UDP_ENV_NO_GRO);
+	bool no_filter = env_off(UDP_ENV_NO_FILTER);
 	int fds[2] = { u->fd4, u->fd6 };
 	struct udp_gro_ring *ring;
 
 	for (unsigned i = 0; i < 2; i++) {
 		if (fds[i] < 0)
 			continue;
+		int err = no_filter ? 0 : udp_filter_attach(fds[i]);
+
+		/* Only a cost when missing: garbage then reaches the core,
+		 * which drops it too. */
+		if (err)
+			log_warn("UDP port %u: no socket filter (%s): garbage sent to it will reach the daemon",
+				 u->port, strerror(-err));
+		u->filtered[i] = !no_filter && !err;
 		u->gso[i] = !no_gso && set_int(fds[i], SOL_UDP, UDP_SEGMENT, 0) == 0;
 		if (no_gro || set_int(fds[i], SOL_UDP, UDP_GRO, 1) != 0 ||
 		    set_int(fds[i], SOL_UDP, UDP_GRO, 0) != 0)
@@ -193,9 +204,10 @@ static int probe_offloads(struct udp *u)
 		u->ring[i] = ring;
 		u->gro[i] = true;
 	}
-	log_debug("UDP port %u: GSO %s/%s, GRO %s/%s (IPv4/IPv6)", u->port,
-		  u->gso[0] ? "on" : "off", u->gso[1] ? "on" : "off",
-		  u->gro[0] ? "on" : "off", u->gro[1] ? "on" : "off");
+	log_debug("UDP port %u: GSO %s/%s, GRO %s/%s, filter %s/%s (IPv4/IPv6)",
+		  u->port, u->gso[0] ? "on" : "off", u->gso[1] ? "on" : "off",
+		  u->gro[0] ? "on" : "off", u->gro[1] ? "on" : "off",
+		  u->filtered[0] ? "on" : "off", u->filtered[1] ? "on" : "off");
 	return 0;
 }
 
@@ -364,7 +376,7 @@ static int recvmmsg_nointr(int fd, struct udp_msgs *s, unsigned k)
 
 /* Without GRO: each datagram straight into a pool buffer. */
 static int recv_direct(int fd, struct pool *pool, struct batch *b,
-		       unsigned max, struct udp_stats *st)
+		       unsigned max, struct udp_stats *st, bool *drained)
 {
 	struct udp_msgs s;
 	unsigned k, n = 0;
@@ -387,6 +399,8 @@ static int recv_direct(int fd, struct pool *pool, struct batch *b,
 
 		r = recvmmsg_nointr(fd, &s, k);
 		st->recv_calls++;
+		if (drained)
+			*drained = r < (int)k;
 		if (r < 0) {
 			int err = errno;
 
@@ -432,7 +446,7 @@ int udp_recv_batch(int fd, struct pool *pool, struct batch *b, unsigned max)
 		max = room;
 	if (max == 0)
 		return 0;
-	return recv_direct(fd, pool, b, max, &unused);
+	return recv_direct(fd, pool, b, max, &unused, NULL);
 }
 
 /* Hand out up to max segments from the ring, copied into pool packets.
@@ -481,7 +495,7 @@ static unsigned ring_drain(struct udp_gro_ring *g, struct pool *pool,
 /* Receive into the (empty) ring; the number of datagrams, 0 when nothing
  * is pending, or -errno. */
 static int ring_fill(struct udp_gro_ring *g, int fd, unsigned want,
-		     struct udp_stats *st)
+		     struct udp_stats *st, bool *drained)
 {
 	struct udp_msgs s;
 	int r;
@@ -492,6 +506,7 @@ static int ring_fill(struct udp_gro_ring *g, int fd, unsigned want,
 		recv_msg_init(&s, k, g->buf[k], sizeof(g->buf[k]));
 	r = recvmmsg_nointr(fd, &s, want);
 	st->recv_calls++;
+	*drained = r < (int)want;
 	if (r < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 
@@ -535,12 +550,14 @@ int udp_recv(struct udp *u, int which, struct pool *pool, struct batch *b,
 		max = room;
 	if (max == 0)
 		return 0;
+	u->drained[i] = false;
 	if (!u->gro[i])
-		return recv_direct(fd, pool, b, max, st);
+		return recv_direct(fd, pool, b, max, st, &u->drained[i]);
 	if (!u->gro_on[i]) {
 		if (set_int(fd, SOL_UDP, UDP_GRO, 1) != 0) {
 			u->gro[i] = false;	/* worked at open; be safe */
-			return recv_direct(fd, pool, b, max, st);
+			return recv_direct(fd, pool, b, max, st,
+					   &u->drained[i]);
 		}
 		u->gro_on[i] = true;
 	}
@@ -549,7 +566,7 @@ int udp_recv(struct udp *u, int which, struct pool *pool, struct batch *b,
 	/* As in recv_direct: another round only while all was dropped. */
 	for (unsigned round = 0; round < UDP_RECV_ROUNDS && n == 0 && !dry &&
 				 g->count == 0; round++) {
-		int r = ring_fill(g, fd, max, st);
+		int r = ring_fill(g, fd, max, st, &u->drained[i]);
 
 		if (r < 0)
 			return r;
@@ -570,6 +587,30 @@ bool udp_pending(const struct udp *u, int which)
 	const struct udp_gro_ring *g = u->ring[udp_index(which)];
 
 	return g && g->next < g->count;
+}
+
+bool udp_drained(const struct udp *u, int which)
+{
+	unsigned i = udp_index(which);
+
+	return u->drained[i] && !udp_pending(u, which);
+}
+
+uint64_t udp_socket_drops(const struct udp *u)
+{
+	int fds[2] = { u->fd4, u->fd6 };
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+		socklen_t len = sizeof(mem);
+
+		if (fds[i] >= 0 &&
+		    getsockopt(fds[i], SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+		    len > SK_MEMINFO_DROPS * sizeof(mem[0]))
+			sum += mem[SK_MEMINFO_DROPS];
+	}
+	return sum;
 }
 
 /* Name and control messages of a datagram (or, with gso_size, of a run of

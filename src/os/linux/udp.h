@@ -34,6 +34,8 @@ struct udp {
 	bool gso[2];		/* UDP_SEGMENT in use: probed, off after EIO */
 	bool gro[2];		/* UDP_GRO available: probed, ring allocated */
 	bool gro_on[2];		/* ... and turned on by the first udp_recv */
+	bool filtered[2];	/* udp_filter.h attached */
+	bool drained[2];	/* the last udp_recv emptied the queue */
 	struct udp_stats stats[2];
 	struct udp_gro_ring *ring[2];	/* receive buffers; NULL without GRO */
 };
@@ -67,7 +69,9 @@ static inline unsigned udp_index(int which)
 }
 
 /* Bind both families to port (0: pick one, the same for both), set fwmark
- * (when nonzero) and the socket options. Works when the host has no IPv6
+ * (when nonzero) and the socket options, with the filter of udp_filter.h
+ * (unless switched off by the environment; without it when the kernel
+ * refuses it). Works when the host has no IPv6
  * (fd6 = -1). Probes UDP GSO and GRO per socket (unless switched off by
  * the environment) and allocates the GRO receive buffers (UDP_GRO_SLOTS x
  * UDP_GRO_BUF per socket; pages are touched only as they are used).
@@ -98,6 +102,13 @@ int udp_recv(struct udp *u, int which, struct pool *pool, struct batch *b,
 	     unsigned max);
 /* Segments received but not yet handed out by udp_recv. */
 bool udp_pending(const struct udp *u, int which);
+/* Whether the last udp_recv on that family found the socket's queue
+ * empty (it got fewer datagrams than it asked for) and handed out all it
+ * got: calling again now would only return 0. */
+bool udp_drained(const struct udp *u, int which);
+/* Datagrams the kernel dropped before they reached us, both sockets
+ * together: refused by the filter, or no room in the receive buffer. */
+uint64_t udp_socket_drops(const struct udp *u);
 
 /* Send every packet of b to its ep (from its ep.src_* when set; if the
  * kernel refuses that source, e.g. the address went away, the source is
