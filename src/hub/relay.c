@@ -27,6 +27,7 @@
 #include "os/linux/clock.h"
 #include "os/linux/log.h"
 #include "os/linux/sockaddr.h"
+#include "os/linux/udp_filter.h"
 
 enum {
 	BATCH = 64,
@@ -480,6 +481,9 @@ static int bind_udp(int family, const struct wg_endpoint *at, uint16_t port)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* Garbage dies in the kernel; without the filter the relay drops
+	 * it itself, so a refusal costs CPU only. */
+	(void)udp_filter_attach(fd);
 	e.port = port;
 	if (bind(fd, (struct sockaddr *)&ss, sockaddr_from_endpoint(&ss, family, &e))) {
 		int err = -errno;
