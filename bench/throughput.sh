@@ -8,6 +8,12 @@
 # iperf3 client in a, server in b, so a encrypts and b decrypts; inner MTU
 # 1420 everywhere, the raw veth too):
 #   raw          the veth alone, no VPN (ceiling of this box)
+#   null         bench/tools/nulltun in a and in b: TUN <-> UDP one packet
+#                per system call, no crypto, no batching; the floor of any
+#                userspace tunnel (the kernel work and the process wake-ups
+#                that weftd and wireguard-go pay too), so the report gives
+#                each system's ping over null as well as over raw; never
+#                flooded
 #   wggo         wireguard-go <-> wireguard-go (the yardstick)
 #   weftd        weftd <-> weftd, every data-plane technique on
 #   weftd-wggo   weftd sends, wireguard-go receives
@@ -32,7 +38,7 @@
 #
 # Knobs (environment):
 #   WEFTD=build/weftd   the daemon (WEFTD=wireguard-go checks the harness)
-#   SYSTEMS="raw wggo weftd weftd-plain weftd-wggo wggo-weftd"
+#   SYSTEMS="raw null wggo weftd weftd-plain weftd-wggo wggo-weftd"
 #   SYSTEMS=all or TECHNIQUES=1   every system above
 #   ROUNDS=3            each round runs every system once; even rounds run
 #                       them (and the 1x/4x tests) in reverse order, so slow
@@ -42,6 +48,8 @@
 #   FLOOD=1             the flood test (FLOOD=0 skips it)
 #   FLOOD_SYSTEMS="wggo weftd"  FLOOD_PPS=100000  FLOOD_SIZE=1420
 #   UDPFLOOD=$(dirname $WEFTD)/udpflood   the flood tool (meson builds it)
+#   NULLTUN=$(dirname $WEFTD)/nulltun     the null tunnel (meson builds it;
+#                       without it the null system is skipped)
 #   PEERS=1000          peers in the memory test (MEMORY=0 skips it)
 #   MAX_BG=20 QUIET_WAIT=30   before each system wait up to QUIET_WAIT s for
 #                       the host to be under MAX_BG % of one core busy; a
@@ -69,8 +77,8 @@ if [[ -z ${WEFTD:-} ]]; then
     WEFTD=$ROOT/build/weftd
     [[ -x $WEFTD ]] || { echo "throughput: no $WEFTD; build it or set WEFTD (WEFTD=wireguard-go checks the harness)" >&2; exit 1; }
 fi
-ALL_SYSTEMS="raw wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd weftd-wggo wggo-weftd"
-SYSTEMS=${SYSTEMS:-raw wggo weftd weftd-plain weftd-wggo wggo-weftd}
+ALL_SYSTEMS="raw null wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd weftd-wggo wggo-weftd"
+SYSTEMS=${SYSTEMS:-raw null wggo weftd weftd-plain weftd-wggo wggo-weftd}
 TECHNIQUES=${TECHNIQUES:-0}
 [[ $SYSTEMS != all && $TECHNIQUES != 1 ]] || SYSTEMS=$ALL_SYSTEMS
 ROUNDS=${ROUNDS:-3}
@@ -126,7 +134,8 @@ done
 FLOOD_LIST=()
 if [[ $FLOOD == 1 ]]; then
     for s in $FLOOD_SYSTEMS; do
-        if [[ " ${SYS_LIST[*]} " == *" $s "* && $s != raw ]]; then FLOOD_LIST+=("$s"); fi
+        # No daemon port to flood on raw, no header to check on null.
+        if [[ " ${SYS_LIST[*]} " == *" $s "* && $s != raw && $s != null ]]; then FLOOD_LIST+=("$s"); fi
     done
 fi
 FLOOD_SECS=$((DURATION + OMIT + 2))   # the iperf3 run's length + 2 s
@@ -150,6 +159,15 @@ if ((${#FLOOD_LIST[@]})) && [[ ! -x $UDPFLOOD ]]; then
     echo "throughput: flood test $FLOOD_NOTE" >&2
     FLOOD_LIST=()
 fi
+NULLTUN=${NULLTUN:-$(dirname "$WEFTD")/nulltun}
+NULL_NOTE=
+if [[ " ${SYS_LIST[*]} " == *" null "* && ! -x $NULLTUN ]]; then
+    NULL_NOTE="skipped: no null tunnel $NULLTUN (meson builds it next to weftd as nulltun; or set NULLTUN)"
+    echo "throughput: null system $NULL_NOTE" >&2
+    keep=()
+    for s in "${SYS_LIST[@]}"; do [[ $s == null ]] || keep+=("$s"); done
+    SYS_LIST=("${keep[@]}")
+fi
 EST_TOTAL=$((ROUNDS * (${#SYS_LIST[@]} * EST_SYS + ${#FLOOD_LIST[@]} * EST_FLOOD) + (MEMORY == 1 ? 10 + PEERS / 200 : 0) + 5))
 RES=$WORK/results.tsv
 FRES=$WORK/flood.tsv
@@ -162,6 +180,7 @@ setup() {
     local abin bbin venv=() pid kv
     case $1 in
         raw)        abin= ;;
+        null)       null_pair; assert_isolated; return 0 ;;
         wggo)       abin=$WGGO bbin=$WGGO ;;
         weftd-wggo) abin=$WEFTD bbin=$WGGO ;;
         wggo-weftd) abin=$WGGO bbin=$WEFTD ;;
@@ -192,6 +211,36 @@ setup() {
         done
     fi
     assert_isolated
+}
+
+# null_pair: hosts a, b joined by ul1 as in wg_pair, nulltun on each side
+# over the same underlay and UDP ports, tunnel 10.77.0.1/24 <-> .2/24 with
+# the daemons' MTU; DAEMONS are the two nulltun processes (recorded PIDs:
+# teardown stops them, also on failure).
+null_pair() {
+    host_add a b
+    link_add a b 1
+    IF_A=$(ifname "a${SCEN:-}")
+    IF_B=$(ifname "b${SCEN:-}")
+    DAEMONS=()
+    null_start a "$IF_A" 10.123.1.1 51820 10.123.1.2 51821 1
+    null_start b "$IF_B" 10.123.1.2 51821 10.123.1.1 51820 2
+    TARGET=10.77.0.2
+}
+# null_start HOST IF LOCAL_ADDR LOCAL_PORT PEER_ADDR PEER_PORT N: nulltun
+# with TUN IF in HOST (bounded wait for IF), 10.77.0.N/24 on it, up; its
+# PID appended to DAEMONS.
+null_start() {
+    local host=$1 ifn=$2 n=$7 deadline=$((SECONDS + 10))
+    spawn "$host" "nulltun-$ifn" "$NULLTUN" "$ifn" "$3" "$4" "$5" "$6"
+    DAEMONS+=("$SPAWNED")
+    until on "$host" ip link show "$ifn" >/dev/null 2>&1; do
+        kill -0 "$SPAWNED" 2>/dev/null || die "nulltun $ifn exited: $(tail -n 2 "$WORK/nulltun-$ifn.log" | tr '\n' ' ')"
+        ((SECONDS < deadline)) || die "nulltun $ifn: no interface after 10 s"
+        sleep 0.1
+    done
+    on "$host" ip addr add "10.77.0.$n/24" dev "$ifn"
+    on "$host" ip link set "$ifn" mtu "$TUN_MTU" up
 }
 
 # flood ROUND SYSTEM: one single-stream run while udpflood, in a, sends
@@ -299,6 +348,7 @@ label() {
     w=$(basename "$WGGO")
     case $1 in
         raw) echo "raw veth (no VPN)" ;;
+        null) echo "userspace null tunnel (no crypto)" ;;
         wggo) echo "$w <-> $w" ;;
         weftd) echo "$d <-> $d" ;;
         weftd-wggo) echo "$d -> $w" ;;
@@ -309,18 +359,24 @@ label() {
 
 report() {
     local s name idle full n secs bin any=0
-    printf '| system | 1 stream Gbit/s | 1x / wggo | 4 streams Gbit/s | 4x / wggo | ping median ms | ping over raw ms | CPU 1x a/b %% | CPU 4x a/b %% | CPU-s/Gbit 1x | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x | CPU-s/Gbit 4x / wggo | rounds |\n'
-    printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+    printf '| system | 1 stream Gbit/s | 1x / wggo | 4 streams Gbit/s | 4x / wggo | ping median ms | ping over raw ms | ping over null ms | CPU 1x a/b %% | CPU 4x a/b %% | CPU-s/Gbit 1x | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x | CPU-s/Gbit 4x / wggo | rounds |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
     for s in "${SYS_LIST[@]}"; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s | %s | %s | %s |\n' "$(label "$s")" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s | %s | %s | %s |\n' "$(label "$s")" \
             "$(med "$s" 3)" "$(ratio "$(med "$s" 3)" "$(med wggo 3)")" \
             "$(med "$s" 4)" "$(ratio "$(med "$s" 4)" "$(med wggo 4)")" \
             "$(med "$s" 5)" "$(if [[ $s == raw ]]; then echo "(ref)"; else over "$(med "$s" 5)" "$(med raw 5)"; fi)" \
+            "$(if [[ $s == null ]]; then echo "(ref)"; else over "$(med "$s" 5)" "$(med null 5)"; fi)" \
             "$(med "$s" 6)" "$(med "$s" 7)" "$(med "$s" 8)" "$(med "$s" 9)" \
             "$(med "$s" 10)" "$(ratio "$(med "$s" 10)" "$(med wggo 10)")" \
             "$(med "$s" 11)" "$(ratio "$(med "$s" 11)" "$(med wggo 11)")" "$(rows "$RES" 12 "$s")"
     done
     printf '\nCPU: a = sender (encrypts), b = receiver (decrypts), each daemon in %% of one core (%d cores here); CPU-s/Gbit = both daemons'"'"' CPU-seconds per Gbit carried (lower is better; / wggo below 1 = cheaper than wireguard-go). Ping: median of %s pings at 10 ms on the idle tunnel.\n' "$NCPU" "$PINGS"
+    if [[ " ${SYS_LIST[*]} " == *" null "* ]]; then
+        printf '\nThe null tunnel is `bench/tools/nulltun` in a and in b: each IP packet read from the TUN goes out in one UDP datagram and back, one system call per packet, no crypto, no protocol, no batching (its CPU is measured like a daemon'"'"'s). It is there as the floor of any userspace tunnel on this host: a ping through it pays the kernel work of TUN and UDP and at least four process wake-ups per round trip (the tunnel process in a, the one in b, the one in a again for the reply, then ping itself), which weftd and wireguard-go pay too, while a raw veth ping is answered inside ping'"'"'s own system call. "ping over null" is what a tunnel adds on top of that floor (for raw, how far below it the bare veth is).\n'
+    elif [[ -n $NULL_NOTE ]]; then
+        printf '\nNull tunnel %s.\n' "$NULL_NOTE"
+    fi
     for s in "${SYS_LIST[@]}"; do [[ -z ${VARIANT_ENV[$s]+x} ]] || any=1; done
     if ((any)); then
         printf '\n| weftd variant | what runs | environment of both daemons |\n|---|---|---|\n'
@@ -401,7 +457,7 @@ probe_weftd() {
 trap on_signal INT TERM
 STARTED=$(date -u +%FT%TZ)
 log "weftd: $WEFTD; yardstick: $WGGO; systems: $SYSTEMS; $ROUNDS rounds of ${DURATION}s tests"
-log "flood: ${FLOOD_LIST[*]:-none}${FLOOD_NOTE:+ ($FLOOD_NOTE)}; memory test: $([[ $MEMORY == 1 ]] && echo "$PEERS peers" || echo off)"
+log "flood: ${FLOOD_LIST[*]:-none}${FLOOD_NOTE:+ ($FLOOD_NOTE)};${NULL_NOTE:+ null $NULL_NOTE;} memory test: $([[ $MEMORY == 1 ]] && echo "$PEERS peers" || echo off)"
 log "estimated duration: $((EST_TOTAL / 60)) min $((EST_TOTAL % 60)) s on a quiet host (up to ${QUIET_WAIT} s more per system on a busy one; watchdog at ${TEST_BUDGET} s)"
 # What weftd picks by itself (AEAD backend, offloads), from one start with
 # verbose logging; the measured daemons log errors only.
