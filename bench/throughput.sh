@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # throughput.sh - weftd against wireguard-go on this machine, in one run:
 # TCP throughput (iperf3, 1 and 4 streams), ping RTT, the daemons' CPU use,
-# throughput under a flood of garbage, and memory (idle, and with 1000
-# peers).  A markdown report goes to stdout and to RESULTS_DIR.
+# throughput under a flood of garbage and of fake data messages, and memory
+# (idle, and with 1000 peers).  A markdown report goes to stdout and to
+# RESULTS_DIR.
 #
 # Systems (each between two fresh namespaces a -> b joined by one veth;
 # iperf3 client in a, server in b, so a encrypts and b decrypts; inner MTU
 # 1420 everywhere, the raw veth too):
 #   raw          the veth alone, no VPN (ceiling of this box)
+#   null         bench/tools/nulltun in a and in b: TUN <-> UDP one packet
+#                per system call, no crypto, no batching; the floor of any
+#                userspace tunnel (the kernel work and the process wake-ups
+#                that weftd and wireguard-go pay too), so the report gives
+#                each system's ping over null as well as over raw; never
+#                flooded
 #   wggo         wireguard-go <-> wireguard-go (the yardstick)
 #   weftd        weftd <-> weftd, every data-plane technique on
 #   weftd-wggo   weftd sends, wireguard-go receives
@@ -26,13 +33,20 @@
 # at start; weftd vs weftd-sodium shows what that choice is worth.)
 #
 # Flood: for the FLOOD_SYSTEMS among SYSTEMS, one more single-stream run
-# while bench/tools/udpflood sends FLOOD_PPS garbage datagrams of
-# FLOOD_SIZE bytes from namespace a to the receiving daemon's UDP port
-# (an unknown source to it), for the iperf3 run's length + 2 s.
+# per kind in FLOOD_KINDS while bench/tools/udpflood sends FLOOD_PPS
+# datagrams/s from namespace a to the receiving daemon's UDP port (an
+# unknown source to it), for the iperf3 run's length + 2 s.  Kinds:
+#   garbage  FLOOD_SIZE bytes whose first byte (0x55) is no WireGuard
+#            message type: a header check drops them
+#   wg       shaped like transport data messages (type 4, a random
+#            receiver index per datagram, a counter, random bytes; size
+#            FLOOD_SIZE rounded down to 16 + a multiple of 16): they pass
+#            any header check and belong to no session
+# (even rounds run the kinds in reverse order, like the systems).
 #
 # Knobs (environment):
 #   WEFTD=build/weftd   the daemon (WEFTD=wireguard-go checks the harness)
-#   SYSTEMS="raw wggo weftd weftd-plain weftd-wggo wggo-weftd"
+#   SYSTEMS="raw null wggo weftd weftd-plain weftd-wggo wggo-weftd"
 #   SYSTEMS=all or TECHNIQUES=1   every system above
 #   ROUNDS=3            each round runs every system once; even rounds run
 #                       them (and the 1x/4x tests) in reverse order, so slow
@@ -41,7 +55,11 @@
 #   PINGS=200           pings at 10 ms on the idle tunnel, median reported
 #   FLOOD=1             the flood test (FLOOD=0 skips it)
 #   FLOOD_SYSTEMS="wggo weftd"  FLOOD_PPS=100000  FLOOD_SIZE=1420
+#   FLOOD_KINDS="garbage wg"    each one more flooded run per flooded system
+#                       and round (FLOOD_SIZE at least 48 for wg)
 #   UDPFLOOD=$(dirname $WEFTD)/udpflood   the flood tool (meson builds it)
+#   NULLTUN=$(dirname $WEFTD)/nulltun     the null tunnel (meson builds it;
+#                       without it the null system is skipped)
 #   PEERS=1000          peers in the memory test (MEMORY=0 skips it)
 #   MAX_BG=20 QUIET_WAIT=30   before each system wait up to QUIET_WAIT s for
 #                       the host to be under MAX_BG % of one core busy; a
@@ -69,8 +87,8 @@ if [[ -z ${WEFTD:-} ]]; then
     WEFTD=$ROOT/build/weftd
     [[ -x $WEFTD ]] || { echo "throughput: no $WEFTD; build it or set WEFTD (WEFTD=wireguard-go checks the harness)" >&2; exit 1; }
 fi
-ALL_SYSTEMS="raw wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd weftd-wggo wggo-weftd"
-SYSTEMS=${SYSTEMS:-raw wggo weftd weftd-plain weftd-wggo wggo-weftd}
+ALL_SYSTEMS="raw null wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd weftd-wggo wggo-weftd"
+SYSTEMS=${SYSTEMS:-raw null wggo weftd weftd-plain weftd-wggo wggo-weftd}
 TECHNIQUES=${TECHNIQUES:-0}
 [[ $SYSTEMS != all && $TECHNIQUES != 1 ]] || SYSTEMS=$ALL_SYSTEMS
 ROUNDS=${ROUNDS:-3}
@@ -81,6 +99,7 @@ FLOOD=${FLOOD:-1}
 FLOOD_SYSTEMS=${FLOOD_SYSTEMS:-wggo weftd}
 FLOOD_PPS=${FLOOD_PPS:-100000}
 FLOOD_SIZE=${FLOOD_SIZE:-1420}
+FLOOD_KINDS=${FLOOD_KINDS:-garbage wg}
 PEERS=${PEERS:-1000}
 MEMORY=${MEMORY:-1}
 MAX_BG=${MAX_BG:-20}
@@ -123,19 +142,31 @@ done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $DURATION =~ ^[1-9][0-9]*$ && $OMIT =~ ^[0-9]+$ && $PINGS =~ ^[1-9][0-9]*$ ]] \
     || { echo "ROUNDS, DURATION, PINGS: positive integers; OMIT: an integer" >&2; exit 2; }
 [[ $FLOOD_PPS =~ ^[1-9][0-9]*$ && $FLOOD_SIZE =~ ^[0-9]+$ ]] || { echo "FLOOD_PPS, FLOOD_SIZE: integers" >&2; exit 2; }
+read -ra KIND_LIST <<<"$FLOOD_KINDS"
+for k in "${KIND_LIST[@]}"; do
+    [[ $k == garbage || $k == wg ]] || { echo "throughput: unknown flood kind '$k' in FLOOD_KINDS (known: garbage wg)" >&2; exit 2; }
+done
+if [[ $FLOOD == 1 ]]; then
+    ((${#KIND_LIST[@]})) || { echo "throughput: FLOOD_KINDS is empty; name garbage and/or wg, or set FLOOD=0" >&2; exit 2; }
+    [[ " ${KIND_LIST[*]} " != *" wg "* ]] || ((FLOOD_SIZE >= 48)) \
+        || { echo "throughput: FLOOD_SIZE=$FLOOD_SIZE is too small for flood kind wg (at least 48: header, one block, tag)" >&2; exit 2; }
+fi
+WG_FLOOD_SIZE=$((FLOOD_SIZE >= 16 ? 16 + (FLOOD_SIZE - 16) / 16 * 16 : 0))   # what udpflood sends for wg
 FLOOD_LIST=()
 if [[ $FLOOD == 1 ]]; then
     for s in $FLOOD_SYSTEMS; do
-        if [[ " ${SYS_LIST[*]} " == *" $s "* && $s != raw ]]; then FLOOD_LIST+=("$s"); fi
+        # No daemon port to flood on raw, no header to check on null.
+        if [[ " ${SYS_LIST[*]} " == *" $s "* && $s != raw && $s != null ]]; then FLOOD_LIST+=("$s"); fi
     done
 fi
 FLOOD_SECS=$((DURATION + OMIT + 2))   # the iperf3 run's length + 2 s
 # Seconds per part, measured on the 2-core reference machine with a quiet
-# host: a system (setup, ping, two iperf3 runs, teardown), one flood run,
-# the memory test.  A busy host adds up to QUIET_WAIT s per system.
+# host: a system (setup, ping, two iperf3 runs, teardown), one flood run
+# (per system and kind), the memory test.  A busy host adds up to
+# QUIET_WAIT s per system.
 EST_SYS=$((2 * (DURATION + OMIT) + 3 + PINGS / 100))
 EST_FLOOD=$((DURATION + OMIT + 3))
-TEST_BUDGET=$((ROUNDS * (${#SYS_LIST[@]} * (2 * (DURATION + OMIT) + 60 + PINGS / 50) + ${#FLOOD_LIST[@]} * (FLOOD_SECS + 40)) + PEERS / 5 + 300))
+TEST_BUDGET=$((ROUNDS * (${#SYS_LIST[@]} * (2 * (DURATION + OMIT) + 60 + PINGS / 50) + ${#FLOOD_LIST[@]} * ${#KIND_LIST[@]} * (FLOOD_SECS + 40)) + PEERS / 5 + 300))
 . "$ROOT/tests/netns/lib.sh"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
@@ -150,7 +181,16 @@ if ((${#FLOOD_LIST[@]})) && [[ ! -x $UDPFLOOD ]]; then
     echo "throughput: flood test $FLOOD_NOTE" >&2
     FLOOD_LIST=()
 fi
-EST_TOTAL=$((ROUNDS * (${#SYS_LIST[@]} * EST_SYS + ${#FLOOD_LIST[@]} * EST_FLOOD) + (MEMORY == 1 ? 10 + PEERS / 200 : 0) + 5))
+NULLTUN=${NULLTUN:-$(dirname "$WEFTD")/nulltun}
+NULL_NOTE=
+if [[ " ${SYS_LIST[*]} " == *" null "* && ! -x $NULLTUN ]]; then
+    NULL_NOTE="skipped: no null tunnel $NULLTUN (meson builds it next to weftd as nulltun; or set NULLTUN)"
+    echo "throughput: null system $NULL_NOTE" >&2
+    keep=()
+    for s in "${SYS_LIST[@]}"; do [[ $s == null ]] || keep+=("$s"); done
+    SYS_LIST=("${keep[@]}")
+fi
+EST_TOTAL=$((ROUNDS * (${#SYS_LIST[@]} * EST_SYS + ${#FLOOD_LIST[@]} * ${#KIND_LIST[@]} * EST_FLOOD) + (MEMORY == 1 ? 10 + PEERS / 200 : 0) + 5))
 RES=$WORK/results.tsv
 FRES=$WORK/flood.tsv
 : >"$RES"
@@ -162,6 +202,7 @@ setup() {
     local abin bbin venv=() pid kv
     case $1 in
         raw)        abin= ;;
+        null)       null_pair; assert_isolated; return 0 ;;
         wggo)       abin=$WGGO bbin=$WGGO ;;
         weftd-wggo) abin=$WEFTD bbin=$WGGO ;;
         wggo-weftd) abin=$WGGO bbin=$WEFTD ;;
@@ -194,35 +235,66 @@ setup() {
     assert_isolated
 }
 
-# flood ROUND SYSTEM: one single-stream run while udpflood, in a, sends
-# garbage to b's daemon port (its ListenPort in wg_pair); appends a row to
-# FRES.  The flood lasts FLOOD_SECS and is a recorded PID (teardown kills it).
+# null_pair: hosts a, b joined by ul1 as in wg_pair, nulltun on each side
+# over the same underlay and UDP ports, tunnel 10.77.0.1/24 <-> .2/24 with
+# the daemons' MTU; DAEMONS are the two nulltun processes (recorded PIDs:
+# teardown stops them, also on failure).
+null_pair() {
+    host_add a b
+    link_add a b 1
+    IF_A=$(ifname "a${SCEN:-}")
+    IF_B=$(ifname "b${SCEN:-}")
+    DAEMONS=()
+    null_start a "$IF_A" 10.123.1.1 51820 10.123.1.2 51821 1
+    null_start b "$IF_B" 10.123.1.2 51821 10.123.1.1 51820 2
+    TARGET=10.77.0.2
+}
+# null_start HOST IF LOCAL_ADDR LOCAL_PORT PEER_ADDR PEER_PORT N: nulltun
+# with TUN IF in HOST (bounded wait for IF), 10.77.0.N/24 on it, up; its
+# PID appended to DAEMONS.
+null_start() {
+    local host=$1 ifn=$2 n=$7 deadline=$((SECONDS + 10))
+    spawn "$host" "nulltun-$ifn" "$NULLTUN" "$ifn" "$3" "$4" "$5" "$6"
+    DAEMONS+=("$SPAWNED")
+    until on "$host" ip link show "$ifn" >/dev/null 2>&1; do
+        kill -0 "$SPAWNED" 2>/dev/null || die "nulltun $ifn exited: $(tail -n 2 "$WORK/nulltun-$ifn.log" | tr '\n' ' ')"
+        ((SECONDS < deadline)) || die "nulltun $ifn: no interface after 10 s"
+        sleep 0.1
+    done
+    on "$host" ip addr add "10.77.0.$n/24" dev "$ifn"
+    on "$host" ip link set "$ifn" mtu "$TUN_MTU" up
+}
+
+# flood ROUND SYSTEM KIND: one single-stream run while udpflood, in a,
+# sends datagrams of KIND (garbage, wg) to b's daemon port (its ListenPort
+# in wg_pair); appends a row to FRES.  The flood lasts FLOOD_SECS and is a
+# recorded PID (teardown kills it).
 flood() {
-    local round=$1 sys=$2 pid lf=udpflood-r$1 rate sent d0 d1 port=51821 udp=10.123.1.2
+    local round=$1 sys=$2 kind=$3 pid lf=udpflood-r$1-$3 rate sent d0 d1 port=51821 udp=10.123.1.2
     R_GBPS=FAIL R_CPU_A=- R_CPU_B=- R_CPG=- R_OTHER=0 rate='' sent='' d0=0 d1=0
     # A failure here fails the flood row only: the system's row is written.
     if [[ -z $(on b ss -Hlun "sport = :$port") ]]; then
         log "$sys: nothing listens on UDP $udp:$port in b; no flood run"
     else
         d0=$(udp_drops b)
-        spawn a "$lf" "$UDPFLOOD" "$udp" "$port" "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS"
+        spawn a "$lf" "$UDPFLOOD" "$udp" "$port" "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS" "$kind"
         pid=$SPAWNED
         sleep 0.5
         if kill -0 "$pid" 2>/dev/null; then
             iperf a
         else
-            log "$sys: udpflood exited at once: $(tail -n 2 "$WORK/$lf.log" | tr '\n' ' ')"
+            log "$sys: udpflood $kind exited at once: $(tail -n 2 "$WORK/$lf.log" | tr '\n' ' ')"
         fi
         wait_for $((FLOOD_SECS + 5)) gone "$pid" || { log "udpflood $pid overran; killing it"; kill -TERM "$pid" 2>/dev/null || true; }
         wait "$pid" 2>/dev/null || true
         d1=$(udp_drops b)
-        # "udpflood: sent N datagrams of S bytes in T s (R/s), F failed"
+        # "udpflood: sent N KIND datagrams of S bytes in T s (R/s), F failed"
         rate=$(sed -n 's/.*(\([0-9]*\)\/s).*/\1/p' "$WORK/$lf.log")
         sent=$(sed -n 's/^udpflood: sent \([0-9]*\) .*/\1/p' "$WORK/$lf.log")
     fi
     ((R_OTHER < MAX_BG)) || FLOOD_NOISY=1
-    log "round $round $sys flood: 1x $R_GBPS Gbit/s (cpu a $R_CPU_A% b $R_CPU_B%) under ${rate:-?} pps garbage, $((d1 - d0)) UDP receive-buffer drops in b$( ((R_OTHER < MAX_BG)) || echo " (other jobs ${R_OTHER}% during the run)")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$R_GBPS" "$R_CPU_A" "$R_CPU_B" \
+    log "round $round $sys flood: 1x $R_GBPS Gbit/s (cpu a $R_CPU_A% b $R_CPU_B%) under ${rate:-?} pps $kind, $((d1 - d0)) UDP receive-buffer drops in b$( ((R_OTHER < MAX_BG)) || echo " (other jobs ${R_OTHER}% during the run)")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$sys" "$kind" "$R_GBPS" "$R_CPU_A" "$R_CPU_B" \
         "$R_CPG" "${rate:--}" "${sent:--}" "$((d1 - d0))" "$FLOOD_NOISY" "$R_OTHER" >>"$FRES"
 }
 # udp_drops HOST: UDP datagrams HOST's kernel dropped for a full socket
@@ -233,9 +305,9 @@ udp_drops() {
 }
 
 # run_system ROUND SYSTEM: measure one system; appends one row to RES (and
-# one to FRES when the system is flooded too).
+# one per flood kind to FRES when the system is flooded too).
 run_system() {
-    local round=$1 sys=$2 noisy=0 pre
+    local round=$1 sys=$2 noisy=0 pre k i kinds
     wait_quiet
     [[ -z $BUSY_NOTE ]] || noisy=1
     pre=$noisy
@@ -251,8 +323,14 @@ run_system() {
         "$M_C1A" "$M_C1B" "$M_C4A" "$M_C4B" "$M_CPG1" "$M_CPG4" "$noisy" "$M_OTHER" >>"$RES"
     # Flooded last, so that the unflooded runs never follow a flood.
     if [[ " ${FLOOD_LIST[*]} " == *" $sys "* ]]; then
-        FLOOD_NOISY=$pre
-        flood "$round" "$sys"
+        kinds=("${KIND_LIST[@]}")
+        if ((round % 2 == 0)); then
+            kinds=(); for ((i = ${#KIND_LIST[@]} - 1; i >= 0; i--)); do kinds+=("${KIND_LIST[i]}"); done
+        fi
+        for k in "${kinds[@]}"; do
+            FLOOD_NOISY=$pre
+            flood "$round" "$sys" "$k"
+        done
     fi
 }
 
@@ -291,7 +369,13 @@ EOF
 }
 
 # ---------------------------------------------------------------- report
-fmed() { colf "$FRES" 10 "$1" "$2" | median; }
+# fmed SYS KIND N: median of column N of FRES's rows of SYS flooded with
+# KIND (flood_split wrote them to WORK/flood-KIND.tsv).
+fmed() { colf "$WORK/flood-$2.tsv" 11 "$1" "$3" | median; }
+flood_split() {
+    local k
+    for k in "${KIND_LIST[@]}"; do awk -F'\t' -v k="$k" '$3 == k' "$FRES" >"$WORK/flood-$k.tsv"; done
+}
 over() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/) printf "%+.3f", a - b; else printf "-" }'; }
 label() {
     local d w
@@ -299,6 +383,7 @@ label() {
     w=$(basename "$WGGO")
     case $1 in
         raw) echo "raw veth (no VPN)" ;;
+        null) echo "userspace null tunnel (no crypto)" ;;
         wggo) echo "$w <-> $w" ;;
         weftd) echo "$d <-> $d" ;;
         weftd-wggo) echo "$d -> $w" ;;
@@ -308,19 +393,25 @@ label() {
 }
 
 report() {
-    local s name idle full n secs bin any=0
-    printf '| system | 1 stream Gbit/s | 1x / wggo | 4 streams Gbit/s | 4x / wggo | ping median ms | ping over raw ms | CPU 1x a/b %% | CPU 4x a/b %% | CPU-s/Gbit 1x | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x | CPU-s/Gbit 4x / wggo | rounds |\n'
-    printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+    local s k name idle full n secs bin any=0
+    printf '| system | 1 stream Gbit/s | 1x / wggo | 4 streams Gbit/s | 4x / wggo | ping median ms | ping over raw ms | ping over null ms | CPU 1x a/b %% | CPU 4x a/b %% | CPU-s/Gbit 1x | CPU-s/Gbit 1x / wggo | CPU-s/Gbit 4x | CPU-s/Gbit 4x / wggo | rounds |\n'
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
     for s in "${SYS_LIST[@]}"; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s | %s | %s | %s |\n' "$(label "$s")" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s/%s | %s/%s | %s | %s | %s | %s | %s |\n' "$(label "$s")" \
             "$(med "$s" 3)" "$(ratio "$(med "$s" 3)" "$(med wggo 3)")" \
             "$(med "$s" 4)" "$(ratio "$(med "$s" 4)" "$(med wggo 4)")" \
             "$(med "$s" 5)" "$(if [[ $s == raw ]]; then echo "(ref)"; else over "$(med "$s" 5)" "$(med raw 5)"; fi)" \
+            "$(if [[ $s == null ]]; then echo "(ref)"; else over "$(med "$s" 5)" "$(med null 5)"; fi)" \
             "$(med "$s" 6)" "$(med "$s" 7)" "$(med "$s" 8)" "$(med "$s" 9)" \
             "$(med "$s" 10)" "$(ratio "$(med "$s" 10)" "$(med wggo 10)")" \
             "$(med "$s" 11)" "$(ratio "$(med "$s" 11)" "$(med wggo 11)")" "$(rows "$RES" 12 "$s")"
     done
     printf '\nCPU: a = sender (encrypts), b = receiver (decrypts), each daemon in %% of one core (%d cores here); CPU-s/Gbit = both daemons'"'"' CPU-seconds per Gbit carried (lower is better; / wggo below 1 = cheaper than wireguard-go). Ping: median of %s pings at 10 ms on the idle tunnel.\n' "$NCPU" "$PINGS"
+    if [[ " ${SYS_LIST[*]} " == *" null "* ]]; then
+        printf '\nThe null tunnel is `bench/tools/nulltun` in a and in b: each IP packet read from the TUN goes out in one UDP datagram and back, one system call per packet, no crypto, no protocol, no batching (its CPU is measured like a daemon'"'"'s). It is there as the floor of any userspace tunnel on this host: a ping through it pays the kernel work of TUN and UDP and at least four process wake-ups per round trip (the tunnel process in a, the one in b, the one in a again for the reply, then ping itself), which weftd and wireguard-go pay too, while a raw veth ping is answered inside ping'"'"'s own system call. "ping over null" is what a tunnel adds on top of that floor (for raw, how far below it the bare veth is). Its throughput is no ceiling for the others: it moves one packet per system call with no offloads, which batching and offloads can beat even with crypto on top.\n'
+    elif [[ -n $NULL_NOTE ]]; then
+        printf '\nNull tunnel %s.\n' "$NULL_NOTE"
+    fi
     for s in "${SYS_LIST[@]}"; do [[ -z ${VARIANT_ENV[$s]+x} ]] || any=1; done
     if ((any)); then
         printf '\n| weftd variant | what runs | environment of both daemons |\n|---|---|---|\n'
@@ -331,13 +422,22 @@ report() {
         [[ -z ${WEFTD_INFO:-} ]] || printf '\n%s\n' "$WEFTD_INFO"
     fi
     if ((${#FLOOD_LIST[@]})); then
-        printf '\nUnder flood: single stream while `udpflood` in a sends %s garbage datagrams/s of %s bytes to b'"'"'s daemon port for %ss (an unknown source to it; udpflood'"'"'s own CPU comes from the same cores).\n' \
-            "$FLOOD_PPS" "$FLOOD_SIZE" "$FLOOD_SECS"
-        printf '\n| system | 1 stream Gbit/s | under flood Gbit/s | flooded / unflooded | CPU a/b %% under flood | flood sent pps | UDP rcvbuf drops in b | rounds |\n|---|---|---|---|---|---|---|---|\n'
+        flood_split
+        printf '\nUnder flood: single stream while `udpflood` in a sends %s datagrams/s to b'"'"'s daemon port for %ss, from a source unknown to it (udpflood'"'"'s own CPU comes from the same cores).' \
+            "$FLOOD_PPS" "$FLOOD_SECS"
+        [[ " ${KIND_LIST[*]} " != *" garbage "* ]] \
+            || printf ' Kind garbage: %s bytes whose first byte (0x55) is no WireGuard message type, so a header check drops them.' "$FLOOD_SIZE"
+        [[ " ${KIND_LIST[*]} " != *" wg "* ]] \
+            || printf ' Kind wg: %s bytes shaped like transport data messages (type 4, a random receiver index per datagram, a counter, random bytes), which pass any header check but belong to no session, so the receiver pays at least its index lookup.' "$WG_FLOOD_SIZE"
+        printf '\n'
+        printf '\n| system | kind | 1 stream Gbit/s | under flood Gbit/s | flooded / unflooded | CPU a/b %% under flood | flood sent pps | UDP rcvbuf drops in b | rounds |\n|---|---|---|---|---|---|---|---|---|\n'
         for s in "${FLOOD_LIST[@]}"; do
-            printf '| %s | %s | %s | %s | %s/%s | %s | %s | %s |\n' "$(label "$s")" \
-                "$(med "$s" 3)" "$(fmed "$s" 3)" "$(ratio "$(fmed "$s" 3)" "$(med "$s" 3)")" \
-                "$(fmed "$s" 4)" "$(fmed "$s" 5)" "$(fmed "$s" 7)" "$(fmed "$s" 9)" "$(rows "$FRES" 10 "$s")"
+            for k in "${KIND_LIST[@]}"; do
+                printf '| %s | %s | %s | %s | %s | %s/%s | %s | %s | %s |\n' "$(label "$s")" "$k" \
+                    "$(med "$s" 3)" "$(fmed "$s" "$k" 4)" "$(ratio "$(fmed "$s" "$k" 4)" "$(med "$s" 3)")" \
+                    "$(fmed "$s" "$k" 5)" "$(fmed "$s" "$k" 6)" "$(fmed "$s" "$k" 8)" "$(fmed "$s" "$k" 10)" \
+                    "$(rows "$WORK/flood-$k.tsv" 11 "$s")"
+            done
         done
     elif [[ $FLOOD == 1 ]]; then
         printf '\nFlood test %s.\n' "${FLOOD_NOTE:-skipped: none of FLOOD_SYSTEMS ($FLOOD_SYSTEMS) is in SYSTEMS}"
@@ -401,7 +501,7 @@ probe_weftd() {
 trap on_signal INT TERM
 STARTED=$(date -u +%FT%TZ)
 log "weftd: $WEFTD; yardstick: $WGGO; systems: $SYSTEMS; $ROUNDS rounds of ${DURATION}s tests"
-log "flood: ${FLOOD_LIST[*]:-none}${FLOOD_NOTE:+ ($FLOOD_NOTE)}; memory test: $([[ $MEMORY == 1 ]] && echo "$PEERS peers" || echo off)"
+log "flood: ${FLOOD_LIST[*]:-none}${FLOOD_LIST[*]:+ with ${KIND_LIST[*]}}${FLOOD_NOTE:+ ($FLOOD_NOTE)};${NULL_NOTE:+ null $NULL_NOTE;} memory test: $([[ $MEMORY == 1 ]] && echo "$PEERS peers" || echo off)"
 log "estimated duration: $((EST_TOTAL / 60)) min $((EST_TOTAL % 60)) s on a quiet host (up to ${QUIET_WAIT} s more per system on a busy one; watchdog at ${TEST_BUDGET} s)"
 # What weftd picks by itself (AEAD backend, offloads), from one start with
 # verbose logging; the measured daemons log errors only.
@@ -435,8 +535,8 @@ mkdir -p "$RESULTS_DIR"
 out=$RESULTS_DIR/throughput-$(date +%F).md
 {
     printf '\n## throughput.sh at %s\n\n' "$STARTED"
-    printf -- '- invocation: `WEFTD=%s SYSTEMS="%s" ROUNDS=%s DURATION=%s OMIT=%s PINGS=%s FLOOD=%s FLOOD_SYSTEMS="%s" FLOOD_PPS=%s FLOOD_SIZE=%s MEMORY=%s PEERS=%s%s bench/throughput.sh`\n' \
-        "$WEFTD" "$SYSTEMS" "$ROUNDS" "$DURATION" "$OMIT" "$PINGS" "$FLOOD" "$FLOOD_SYSTEMS" "$FLOOD_PPS" "$FLOOD_SIZE" \
+    printf -- '- invocation: `WEFTD=%s SYSTEMS="%s" ROUNDS=%s DURATION=%s OMIT=%s PINGS=%s FLOOD=%s FLOOD_SYSTEMS="%s" FLOOD_KINDS="%s" FLOOD_PPS=%s FLOOD_SIZE=%s MEMORY=%s PEERS=%s%s bench/throughput.sh`\n' \
+        "$WEFTD" "$SYSTEMS" "$ROUNDS" "$DURATION" "$OMIT" "$PINGS" "$FLOOD" "$FLOOD_SYSTEMS" "$FLOOD_KINDS" "$FLOOD_PPS" "$FLOOD_SIZE" \
         "$MEMORY" "$PEERS" "${ANCHORS_FILE:+ ANCHORS_FILE=$ANCHORS_FILE}"
     versions "$(basename "$WEFTD")"
     printf -- '- host: %s\n' "$(host_desc)"
@@ -446,7 +546,7 @@ out=$RESULTS_DIR/throughput-$(date +%F).md
     printf '\n<details><summary>per round</summary>\n\n```\nround system 1x 4x ping cpu1a cpu1b cpu4a cpu4b cpg1 cpg4 noisy other%%\n'
     cat "$RES"
     if [[ -s $FRES ]]; then
-        printf '\nround system flood-1x cpua cpub cpg flood-pps flood-sent rcvbuf-drops-b noisy other%%\n'
+        printf '\nround system kind flood-1x cpua cpub cpg flood-pps flood-sent rcvbuf-drops-b noisy other%%\n'
         cat "$FRES"
     fi
     printf '```\n</details>\n'
