@@ -1,9 +1,9 @@
 /* nulltun.c - the least a userspace tunnel can do: IP packets from a TUN
- * device into UDP datagrams to one peer and back, one packet per system
- * call, no crypto, no protocol, no batching, no offloads. It is the floor
- * of a userspace tunnel's latency and cost: the kernel work and the
- * process wake-ups that every userspace tunnel pays (weftd and
- * wireguard-go included), none of the crypto or protocol work. For
+ * device into UDP datagrams to one peer and back, one packet per poll
+ * wake-up, no crypto, no protocol, no batching, no offloads. It is the
+ * floor of a userspace tunnel's latency: the kernel work and the process
+ * wake-ups that every userspace tunnel pays (weftd and wireguard-go
+ * included), none of the crypto or protocol work. For
  * bench/throughput.sh, which measures it next to the real daemons.
  *
  *   nulltun IFNAME LOCAL_ADDR LOCAL_PORT PEER_ADDR PEER_PORT
@@ -37,9 +37,11 @@
 enum limits {
 	/* An IPv4 packet or UDP payload is never larger. */
 	MAX_PACKET = 65535,
-	/* Packets moved per readiness before the other direction gets its
-	 * turn: neither can starve the other. */
-	BURST = 64,
+	/* Packets moved per readiness. One: poll reports the descriptor
+	 * again while more wait, so a lone packet (a ping) costs poll, one
+	 * read and one send and never a read that finds nothing: the fewest
+	 * system calls a hop can take, which is what a floor should be. */
+	BURST = 1,
 };
 
 struct counts {
