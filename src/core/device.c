@@ -60,6 +60,8 @@ int device_init(struct device *d, const struct device_ops *ops,
 		free(d->hash);
 		return -ENOMEM;
 	}
+	d->index.watch = ops->index_live;
+	d->index.watch_ctx = ops->ctx;
 	ratelimiter_init(d->ratelimiter, rkey);
 	crypto_wipe(rkey, sizeof(rkey));
 	return 0;

@@ -54,6 +54,9 @@ struct device_ops {
 	 * answer with device_send_control(). NULL: they are dropped. */
 	void (*control_rx)(void *ctx, const struct pkt *k,
 			   enum device_control kind);
+	/* Optional: one of our receiver indices went live (before any
+	 * message names it) or away (core/index.h). */
+	void (*index_live)(void *ctx, uint32_t index, bool live);
 };
 
 /* Why packets were dropped; `weft show` and tests read these. */

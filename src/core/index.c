@@ -23,6 +23,8 @@ int index_table_init(struct index_table *t, size_t capacity)
 		return -ENOMEM;
 	t->mask = cap - 1;
 	t->used = 0;
+	t->watch = NULL;
+	t->watch_ctx = NULL;
 	return 0;
 }
 
@@ -99,6 +101,8 @@ uint32_t index_table_insert(struct index_table *t, enum index_kind kind,
 	if ((t->used + 1) * 2 > t->mask + 1 && index_table_reserve(t, 1))
 		abort();
 	place(t, &e);
+	if (t->watch)
+		t->watch(t->watch_ctx, e.index, true);
 	return e.index;
 }
 
@@ -120,6 +124,8 @@ void index_table_remove(struct index_table *t, uint32_t index)
 
 	if (!e)
 		return;
+	if (t->watch)
+		t->watch(t->watch_ctx, index, false);
 	i = (size_t)(e - t->slots);
 	memset(e, 0, sizeof(*e));
 	t->used--;

@@ -25,6 +25,11 @@ struct index_table {
 	struct index_entry *slots;
 	size_t mask;		/* capacity - 1, capacity a power of two */
 	size_t used;
+	/* Optional: told of every index that goes live (before insert
+	 * returns it, so before any message names it) and of every index
+	 * removed. The daemon mirrors them into its socket filter. */
+	void (*watch)(void *ctx, uint32_t index, bool live);
+	void *watch_ctx;
 };
 
 __attribute__((warn_unused_result))

@@ -55,6 +55,7 @@ struct daemon {
 	struct tun tun;
 	struct udp udp;
 	bool udp_open;
+	struct udp_filter filter;	/* the session filter, if loaded */
 	int uapi_fd;
 	char uapi_path[108];
 	struct uapi_client clients[UAPI_MAX_CLIENTS];
@@ -104,6 +105,11 @@ void daemon_destroy(struct daemon *dm);
 
 /* Log every drop counter on one line (SIGUSR1, and at exit). */
 void daemon_log_counters(const struct daemon *dm);
+
+/* Give up the session filter (os/linux/udp_filter.h) for the header
+ * filter: keeping the session filter in step takes the bpf() system
+ * call, so a process about to drop its privileges calls this first. */
+void daemon_filter_headers_only(struct daemon *dm);
 
 /* (Re)bind the UDP sockets to port (0: any). 0 or -errno. */
 int daemon_bind(struct daemon *dm, uint16_t port);

@@ -79,6 +79,37 @@ _Static_assert(sizeof(struct offload_iov) == sizeof(struct iovec) &&
 
 static int ep_add(struct daemon *dm, int fd, uint64_t tag, uint32_t events);
 
+/* Mirror our receiver indices into the session filter. Should the kernel
+ * map refuse one, data for it would die in the kernel: fall back to the
+ * header filter for good. */
+static void op_index_live(void *ctx, uint32_t index, bool live)
+{
+	struct daemon *dm = ctx;
+	int err = udp_filter_index(&dm->filter, index, live);
+
+	if (!err || !live)
+		return;
+	log_warn("session filter: cannot add a receiver index (%s); filtering by headers only from now on",
+		 strerror(-err));
+	daemon_filter_headers_only(dm);
+}
+
+void daemon_filter_headers_only(struct daemon *dm)
+{
+	if (!udp_filter_has_sessions(&dm->filter))
+		return;
+	udp_filter_close(&dm->filter);
+	if (dm->udp_open)
+		udp_use_header_filter(&dm->udp);
+}
+
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
 static void op_control_rx(void *ctx, const struct pkt *k,
 			  enum device_control kind)
 {
@@ -169,7 +200,7 @@ int daemon_bind(struct daemon *dm, uint16_t port)
 		udp_close(&dm->udp);
 		dm->udp_open = false;
 	}
-	ret = udp_open(&next, port, dm->dev.fwmark);
+	ret = udp_open_filtered(&next, port, dm->dev.fwmark, &dm->filter);
 	if (ret < 0) {
 		log_err("cannot bind UDP port %u: %s", port, strerror(-ret));
 		return ret;
@@ -233,12 +264,14 @@ int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
 	struct device_ops ops = {
 		.ctx = dm, .udp_send = op_udp_send, .tun_write = op_tun_write,
 		.random = op_random, .tai64n = op_tai64n, .wall = op_wall,
+		.index_live = op_index_live,
 	};
 	sigset_t mask;
 	int ret;
 
 	memset(dm, 0, sizeof(*dm));
 	dm->tun.fd = dm->uapi_fd = dm->epfd = dm->timerfd = dm->sigfd = -1;
+	dm->filter = UDP_FILTER_NONE;
 	for (int i = 0; i < UAPI_MAX_CLIENTS; i++)
 		dm->clients[i].fd = -1;
 	for (int i = 0; i < DAEMON_WATCH_MAX; i++)
@@ -256,6 +289,11 @@ int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
 		return ret;
 	}
 	apply_test_times(&dm->dev);
+	/* Before any peer exists, so that no index goes unmirrored. */
+	if (!env_set(UDP_ENV_NO_FILTER) && !env_set(UDP_ENV_NO_SESSION_FILTER) &&
+	    (ret = udp_filter_open(&dm->filter)))
+		log_info("session filter unavailable (%s): filtering by headers only",
+			 strerror(-ret));
 
 	ret = uapi_listen(ifname, dm->uapi_path, sizeof(dm->uapi_path));
 	if (ret < 0) {
@@ -296,9 +334,7 @@ int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
 	if (ret > 0)
 		dm->dev.mtu = (unsigned)ret;
 	if (dm->tun.vnet_hdr) {
-		const char *no_gro = getenv("WEFT_NO_TUN_GRO");
-
-		dm->tun_gro = !(no_gro && *no_gro && strcmp(no_gro, "0"));
+		dm->tun_gro = !env_set("WEFT_NO_TUN_GRO");
 		dm->tunbuf = malloc(TUN_RAW_MAX);
 		if (!dm->tunbuf) {
 			log_err("out of memory");
@@ -350,6 +386,7 @@ void daemon_destroy(struct daemon *dm)
 	device_destroy(&dm->dev);
 	if (dm->udp_open)
 		udp_close(&dm->udp);
+	udp_filter_close(&dm->filter);
 	tun_close(&dm->tun);
 	free(dm->tunbuf);
 	pool_destroy(&dm->pool);

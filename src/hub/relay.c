@@ -483,7 +483,7 @@ static int bind_udp(int family, const struct wg_endpoint *at, uint16_t port)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	/* Garbage dies in the kernel; without the filter the relay drops
 	 * it itself, so a refusal costs CPU only. */
-	(void)udp_filter_attach(fd);
+	(void)udp_filter_attach(fd, NULL);
 	e.port = port;
 	if (bind(fd, (struct sockaddr *)&ss, sockaddr_from_endpoint(&ss, family, &e))) {
 		int err = -errno;

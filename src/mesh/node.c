@@ -1132,6 +1132,8 @@ int node_run(struct node_config *cfg)
 			strerror(errno));
 		goto out;
 	}
+	/* The engine may not call bpf() once confined. */
+	daemon_filter_headers_only(&n->dm);
 	if (privsep_drop(&cfg->user, err) || privsep_seccomp(err)) {
 		log_err("%s", err);
 		goto out;

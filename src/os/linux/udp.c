@@ -168,11 +168,16 @@ static bool env_off(const char *name)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
+static const char *filter_name(const struct udp *u, unsigned i)
+{
+	return u->sessions[i] ? "sessions" : u->filtered[i] ? "headers" : "off";
+}
+
 /* Which offloads each socket has. UDP_SEGMENT 0 as a socket option means
  * "no default segment size" (each send sets its own), so setting it only
  * asks whether the kernel knows it. UDP_GRO stays off until udp_recv
  * turns it on: udp_recv_batch must never see a coalesced datagram. */
-static int probe_offloads(struct udp *u)
+static int probe_offloads(struct udp *u, const struct udp_filter *filter)
 {
 	bool no_gso = env_off(UDP_ENV_NO_GSO), no_gro = env_off(UDP_ENV_NO_GRO);
 	bool no_filter = env_off(UDP_ENV_NO_FILTER);
@@ -182,7 +187,7 @@ static int probe_offloads(struct udp *u)
 	for (unsigned i = 0; i < 2; i++) {
 		if (fds[i] < 0)
 			continue;
-		int err = no_filter ? 0 : udp_filter_attach(fds[i]);
+		int err = no_filter ? 0 : udp_filter_attach(fds[i], filter);
 
 		/* Only a cost when missing: garbage then reaches the core,
 		 * which drops it too. */
@@ -190,6 +195,7 @@ static int probe_offloads(struct udp *u)
 			log_warn("UDP port %u: no socket filter (%s): garbage sent to it will reach the daemon",
 				 u->port, strerror(-err));
 		u->filtered[i] = !no_filter && !err;
+		u->sessions[i] = u->filtered[i] && udp_filter_has_sessions(filter);
 		u->gso[i] = !no_gso && set_int(fds[i], SOL_UDP, UDP_SEGMENT, 0) == 0;
 		if (no_gro || set_int(fds[i], SOL_UDP, UDP_GRO, 1) != 0 ||
 		    set_int(fds[i], SOL_UDP, UDP_GRO, 0) != 0)
@@ -207,11 +213,17 @@ static int probe_offloads(struct udp *u)
 	log_debug("UDP port %u: GSO %s/%s, GRO %s/%s, filter %s/%s (IPv4/IPv6)",
 		  u->port, u->gso[0] ? "on" : "off", u->gso[1] ? "on" : "off",
 		  u->gro[0] ? "on" : "off", u->gro[1] ? "on" : "off",
-		  u->filtered[0] ? "on" : "off", u->filtered[1] ? "on" : "off");
+		  filter_name(u, 0), filter_name(u, 1));
 	return 0;
 }
 
 int udp_open(struct udp *u, uint16_t port, uint32_t fwmark)
+{
+	return udp_open_filtered(u, port, fwmark, NULL);
+}
+
+int udp_open_filtered(struct udp *u, uint16_t port, uint32_t fwmark,
+		      const struct udp_filter *filter)
 {
 	int fd4, fd6, p, err;
 
@@ -258,7 +270,7 @@ int udp_open(struct udp *u, uint16_t port, uint32_t fwmark)
 		u->fd4 = fd4;
 		u->fd6 = fd6;
 		u->port = want;
-		err = probe_offloads(u);
+		err = probe_offloads(u, filter);
 		if (err)
 			udp_close(u);
 		return err;
@@ -594,6 +606,23 @@ bool udp_drained(const struct udp *u, int which)
 	unsigned i = udp_index(which);
 
 	return u->drained[i] && !udp_pending(u, which);
+}
+
+void udp_use_header_filter(struct udp *u)
+{
+	int fds[2] = { u->fd4, u->fd6 };
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (fds[i] < 0 || !u->sessions[i])
+			continue;
+		u->sessions[i] = false;
+		if (udp_filter_attach(fds[i], NULL) != 0) {
+			/* Unfiltered beats dropping live sessions. */
+			(void)setsockopt(fds[i], SOL_SOCKET, SO_DETACH_FILTER,
+					 &(int){ 0 }, sizeof(int));
+			u->filtered[i] = false;
+		}
+	}
 }
 
 uint64_t udp_socket_drops(const struct udp *u)

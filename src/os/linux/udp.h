@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/pool.h"
+#include "os/linux/udp_filter.h"
 
 /* Counters of one socket, for benchmarks and `show`-style statistics. */
 struct udp_stats {
@@ -35,6 +36,7 @@ struct udp {
 	bool gro[2];		/* UDP_GRO available: probed, ring allocated */
 	bool gro_on[2];		/* ... and turned on by the first udp_recv */
 	bool filtered[2];	/* udp_filter.h attached */
+	bool sessions[2];	/* ... the session filter */
 	bool drained[2];	/* the last udp_recv emptied the queue */
 	struct udp_stats stats[2];
 	struct udp_gro_ring *ring[2];	/* receive buffers; NULL without GRO */
@@ -78,6 +80,14 @@ static inline unsigned udp_index(int which)
  * 0 or -errno (-EADDRINUSE, -ENOMEM ...); on failure nothing is open. */
 __attribute__((warn_unused_result))
 int udp_open(struct udp *u, uint16_t port, uint32_t fwmark);
+/* The same with filter's session filter on the sockets when it has one
+ * (the header filter otherwise; NULL: the header filter). */
+__attribute__((warn_unused_result))
+int udp_open_filtered(struct udp *u, uint16_t port, uint32_t fwmark,
+		      const struct udp_filter *filter);
+/* Replace the session filter by the header filter on both sockets (the
+ * session filter's map could not take an index). */
+void udp_use_header_filter(struct udp *u);
 void udp_close(struct udp *u);
 /* SO_MARK on both sockets (0 clears it); 0 or -errno. */
 int udp_set_fwmark(struct udp *u, uint32_t mark);
