@@ -813,6 +813,73 @@ static void test_remove_peer_cleans_up(void **state)
 	net_free(&n);
 }
 
+/* The index watch (what weftd mirrors into its socket filter) always
+ * equals the table: across a handshake, rekeys and the peer's removal. */
+enum { MIRROR_MAX = 64 };
+static uint32_t mirror[MIRROR_MAX];
+static unsigned nmirror;
+
+static void mirror_watch(void *ctx, uint32_t index, bool live)
+{
+	unsigned i;
+
+	(void)ctx;
+	for (i = 0; i < nmirror && mirror[i] != index; i++)
+		;
+	if (live) {
+		assert_int_equal(i, nmirror);	/* never added twice */
+		assert_true(nmirror < MIRROR_MAX);
+		mirror[nmirror++] = index;
+	} else {
+		assert_true(i < nmirror);	/* only what was added */
+		mirror[i] = mirror[--nmirror];
+	}
+}
+
+static void assert_mirror_is_table(const struct index_table *t)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i <= t->mask; i++) {
+		if (t->slots[i].kind == INDEX_FREE)
+			continue;
+		live++;
+		unsigned j;
+
+		for (j = 0; j < nmirror && mirror[j] != t->slots[i].index; j++)
+			;
+		assert_true(j < nmirror);
+	}
+	assert_int_equal(live, nmirror);
+}
+
+static void test_index_watch_mirrors_table(void **state)
+{
+	struct net n;
+	struct side a, b;
+
+	(void)state;
+	nmirror = 0;
+	net_init(&n, &a, &b, false);
+	a.dev.index.watch = mirror_watch;
+	tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 1);
+	assert_int_equal(nmirror, 1);	/* the initiation's index, before it left */
+	assert_mirror_is_table(&a.dev.index);
+	pump(&n);
+	assert_mirror_is_table(&a.dev.index);
+	for (unsigned t = 0; t < 2 * REKEY_AFTER_TIME + 10; t++) {
+		tun_send(&a, "10.0.0.1", "10.0.0.2", 10, 2);
+		tun_send(&b, "10.0.0.2", "10.0.0.1", 10, 3);
+		advance(&n, NSEC_PER_SEC);
+		assert_mirror_is_table(&a.dev.index);
+	}
+	assert_true(a.sent[MESSAGE_HANDSHAKE_INITIATION] >= 3);
+	assert_int_equal(a.dev.counters.rx_unknown_index, 0);
+	device_remove_peer(&a.dev, a.peer);
+	assert_int_equal(nmirror, 0);
+	net_free(&n);
+}
+
 static void test_private_key_change(void **state)
 {
 	struct net n;
@@ -1242,6 +1309,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_data),
+		cmocka_unit_test(test_index_watch_mirrors_table),
 		cmocka_unit_test(test_handshake_rtt),
 		cmocka_unit_test(test_staged_order_and_limit),
 		cmocka_unit_test(test_rekey_after_time),
