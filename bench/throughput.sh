@@ -10,7 +10,7 @@
 # 1420 everywhere, the raw veth too):
 #   raw          the veth alone, no VPN (ceiling of this box)
 #   null         bench/tools/nulltun in a and in b: TUN <-> UDP one packet
-#                per system call, no crypto, no batching; the floor of any
+#                per wake-up, no crypto, no batching; the floor of any
 #                userspace tunnel (the kernel work and the process wake-ups
 #                that weftd and wireguard-go pay too), so the report gives
 #                each system's ping over null as well as over raw; never
@@ -29,6 +29,9 @@
 #   weftd-tso    WEFT_NO_TUN_GRO=1 (TUN offload: TSO/USO reads; no
 #                coalescing on TUN writes)
 #   weftd-sodium WEFT_AEAD=libsodium, everything else on
+#   weftd-headers  WEFT_NO_SESSION_FILTER=1: the sockets' header filter
+#                only (no eBPF map of live receiver indices)
+#   weftd-nofilter WEFT_NO_UDP_FILTER=1: no socket filter at all
 # (gso, udp and tso leave the AEAD to weftd, which measures both backends
 # at start; weftd vs weftd-sodium shows what that choice is worth.)
 #
@@ -87,7 +90,7 @@ if [[ -z ${WEFTD:-} ]]; then
     WEFTD=$ROOT/build/weftd
     [[ -x $WEFTD ]] || { echo "throughput: no $WEFTD; build it or set WEFTD (WEFTD=wireguard-go checks the harness)" >&2; exit 1; }
 fi
-ALL_SYSTEMS="raw null wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd weftd-wggo wggo-weftd"
+ALL_SYSTEMS="raw null wggo weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd-nofilter weftd-headers weftd weftd-wggo wggo-weftd"
 SYSTEMS=${SYSTEMS:-raw null wggo weftd weftd-plain weftd-wggo wggo-weftd}
 TECHNIQUES=${TECHNIQUES:-0}
 [[ $SYSTEMS != all && $TECHNIQUES != 1 ]] || SYSTEMS=$ALL_SYSTEMS
@@ -117,18 +120,22 @@ declare -A VARIANT_ENV=(
     [weftd-udp]="WEFT_NO_TUN_OFFLOAD=1 WEFT_NO_TUN_GRO=1"
     [weftd-tso]="WEFT_NO_TUN_GRO=1"
     [weftd-sodium]="WEFT_AEAD=libsodium"
+    [weftd-headers]="WEFT_NO_SESSION_FILTER=1"
+    [weftd-nofilter]="WEFT_NO_UDP_FILTER=1"
 )
 declare -A VARIANT_DESC=(
-    [weftd]="everything on: TUN offload (TSO/USO reads) + TUN GRO writes, UDP GSO + GRO, AEAD measured at start"
+    [weftd]="everything on: TUN offload (TSO/USO reads) + TUN GRO writes, UDP GSO + GRO, AEAD measured at start, UDP sockets filtered by header and live receiver index"
     [weftd-plain]="batched baseline: plain TUN reads and writes, no UDP GSO/GRO, libsodium"
     [weftd-gso]="plain TUN; UDP GSO on send; no UDP GRO"
     [weftd-udp]="plain TUN; UDP GSO on send and GRO on receive"
     [weftd-tso]="TUN offload (TSO/USO reads), no TUN GRO; UDP GSO + GRO"
     [weftd-sodium]="everything on, AEAD forced to libsodium"
+    [weftd-headers]="everything on, the UDP sockets filtered by message headers only"
+    [weftd-nofilter]="everything on but the UDP socket filter"
 )
 # An inherited WEFT_NO_* or WEFT_AEAD would make every label lie: each
 # variant sets its own.
-for v in WEFT_NO_TUN_OFFLOAD WEFT_NO_TUN_GRO WEFT_NO_UDP_GSO WEFT_NO_UDP_GRO WEFT_AEAD; do
+for v in WEFT_NO_TUN_OFFLOAD WEFT_NO_TUN_GRO WEFT_NO_UDP_GSO WEFT_NO_UDP_GRO WEFT_AEAD WEFT_NO_UDP_FILTER WEFT_NO_SESSION_FILTER; do
     if [[ -n ${!v+x} ]]; then
         echo "throughput: ignoring $v=${!v} from the environment (the systems set their own)" >&2
         unset "$v"
@@ -408,14 +415,14 @@ report() {
     done
     printf '\nCPU: a = sender (encrypts), b = receiver (decrypts), each daemon in %% of one core (%d cores here); CPU-s/Gbit = both daemons'"'"' CPU-seconds per Gbit carried (lower is better; / wggo below 1 = cheaper than wireguard-go). Ping: median of %s pings at 10 ms on the idle tunnel.\n' "$NCPU" "$PINGS"
     if [[ " ${SYS_LIST[*]} " == *" null "* ]]; then
-        printf '\nThe null tunnel is `bench/tools/nulltun` in a and in b: each IP packet read from the TUN goes out in one UDP datagram and back, one system call per packet, no crypto, no protocol, no batching (its CPU is measured like a daemon'"'"'s). It is there as the floor of any userspace tunnel on this host: a ping through it pays the kernel work of TUN and UDP and at least four process wake-ups per round trip (the tunnel process in a, the one in b, the one in a again for the reply, then ping itself), which weftd and wireguard-go pay too, while a raw veth ping is answered inside ping'"'"'s own system call. "ping over null" is what a tunnel adds on top of that floor (for raw, how far below it the bare veth is). Its throughput is no ceiling for the others: it moves one packet per system call with no offloads, which batching and offloads can beat even with crypto on top.\n'
+        printf '\nThe null tunnel is `bench/tools/nulltun` in a and in b: each IP packet read from the TUN goes out in one UDP datagram and back, one packet per wake-up (poll, one read, one send), no crypto, no protocol, no batching (its CPU is measured like a daemon'"'"'s). It is there as the floor of any userspace tunnel on this host: a ping through it pays the kernel work of TUN and UDP and at least four process wake-ups per round trip (the tunnel process in a, the one in b, the one in a again for the reply, then ping itself), which weftd and wireguard-go pay too, while a raw veth ping is answered inside ping'"'"'s own system call. "ping over null" is what a tunnel adds on top of that floor (for raw, how far below it the bare veth is). Its throughput is no ceiling for the others: it moves one packet per wake-up with no offloads, which batching and offloads can beat even with crypto on top.\n'
     elif [[ -n $NULL_NOTE ]]; then
         printf '\nNull tunnel %s.\n' "$NULL_NOTE"
     fi
     for s in "${SYS_LIST[@]}"; do [[ -z ${VARIANT_ENV[$s]+x} ]] || any=1; done
     if ((any)); then
         printf '\n| weftd variant | what runs | environment of both daemons |\n|---|---|---|\n'
-        for s in weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd; do
+        for s in weftd-plain weftd-gso weftd-udp weftd-tso weftd-sodium weftd-nofilter weftd-headers weftd; do
             [[ " ${SYS_LIST[*]} " == *" $s "* ]] || continue
             printf '| %s | %s | %s |\n' "$(label "$s")" "${VARIANT_DESC[$s]}" "${VARIANT_ENV[$s]:-(none)}"
         done
