@@ -21,6 +21,7 @@
 #include "crypto/aead.h"
 #include "crypto/ct.h"
 #include "os/linux/clock.h"
+#include "os/linux/env.h"
 #include "os/linux/log.h"
 #include "os/linux/unixsock.h"
 
@@ -101,13 +102,6 @@ void daemon_filter_headers_only(struct daemon *dm)
 	udp_filter_close(&dm->filter);
 	if (dm->udp_open)
 		udp_use_header_filter(&dm->udp);
-}
-
-static bool env_set(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v && strcmp(v, "0") != 0;
 }
 
 static void op_control_rx(void *ctx, const struct pkt *k,
@@ -290,7 +284,7 @@ int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
 	}
 	apply_test_times(&dm->dev);
 	/* Before any peer exists, so that no index goes unmirrored. */
-	if (!env_set(UDP_ENV_NO_FILTER) && !env_set(UDP_ENV_NO_SESSION_FILTER) &&
+	if (!env_switch(UDP_ENV_NO_FILTER) && !env_switch(UDP_ENV_NO_SESSION_FILTER) &&
 	    (ret = udp_filter_open(&dm->filter)))
 		log_info("session filter unavailable (%s): filtering by headers only",
 			 strerror(-ret));
@@ -334,7 +328,7 @@ int daemon_init_tun(struct daemon *dm, const char *ifname, uint16_t port,
 	if (ret > 0)
 		dm->dev.mtu = (unsigned)ret;
 	if (dm->tun.vnet_hdr) {
-		dm->tun_gro = !env_set("WEFT_NO_TUN_GRO");
+		dm->tun_gro = !env_switch("WEFT_NO_TUN_GRO");
 		dm->tunbuf = malloc(TUN_RAW_MAX);
 		if (!dm->tunbuf) {
 			log_err("out of memory");

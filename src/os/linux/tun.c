@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/offload.h"
+#include "os/linux/env.h"
 #include "os/linux/log.h"
 
 #ifndef TUN_F_USO4
@@ -76,13 +77,6 @@ static int tun_identify(struct tun *t)
 		return err;
 	t->ifindex = ifr.ifr_ifindex;
 	return 0;
-}
-
-static bool env_off(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v && strcmp(v, "0") != 0;
 }
 
 static void tun_reset(struct tun *t)
@@ -193,7 +187,7 @@ int tun_open_offload(struct tun *t, const char *name, unsigned want)
 {
 	int err;
 
-	if (!want || env_off(TUN_ENV_NO_OFFLOAD))
+	if (!want || env_switch(TUN_ENV_NO_OFFLOAD))
 		return tun_open(t, name);
 	err = tun_attach(t, name, TUN_IFF_FLAGS | IFF_VNET_HDR);
 	if (err == -EINVAL) {
@@ -237,7 +231,7 @@ int tun_adopt(struct tun *t, int fd)
 	t->fd = fd;
 	err = tun_identify(t);
 	if (!err && (ifr.ifr_flags & IFF_VNET_HDR))
-		err = vnet_setup(t, env_off(TUN_ENV_NO_OFFLOAD) ? 0 : TUN_OFFLOAD_ALL);
+		err = vnet_setup(t, env_switch(TUN_ENV_NO_OFFLOAD) ? 0 : TUN_OFFLOAD_ALL);
 	if (err) {
 		tun_reset(t);
 		return err;

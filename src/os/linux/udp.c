@@ -15,6 +15,7 @@
 #include <linux/sock_diag.h>
 #include <unistd.h>
 
+#include "os/linux/env.h"
 #include "os/linux/log.h"
 #include "os/linux/udp_filter.h"
 
@@ -161,13 +162,6 @@ static bool family_missing(int err)
 	       err == -EPROTONOSUPPORT;
 }
 
-static bool env_off(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v && strcmp(v, "0") != 0;
-}
-
 static const char *filter_name(const struct udp *u, unsigned i)
 {
 	return u->sessions[i] ? "sessions" : u->filtered[i] ? "headers" : "off";
@@ -179,8 +173,8 @@ static const char *filter_name(const struct udp *u, unsigned i)
  * turns it on: udp_recv_batch must never see a coalesced datagram. */
 static int probe_offloads(struct udp *u, const struct udp_filter *filter)
 {
-	bool no_gso = env_off(UDP_ENV_NO_GSO), no_gro = env_off(UDP_ENV_NO_GRO);
-	bool no_filter = env_off(UDP_ENV_NO_FILTER);
+	bool no_gso = env_switch(UDP_ENV_NO_GSO), no_gro = env_switch(UDP_ENV_NO_GRO);
+	bool no_filter = env_switch(UDP_ENV_NO_FILTER);
 	int fds[2] = { u->fd4, u->fd6 };
 	struct udp_gro_ring *ring;
 
